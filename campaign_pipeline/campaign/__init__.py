@@ -1,0 +1,1 @@
+"""The campaign domain: its partitions, resources, assets with their checks, and schedules."""

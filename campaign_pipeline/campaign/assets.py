@@ -1,0 +1,218 @@
+"""The campaign chain as software-defined assets, each with its checks beside it:
+
+portal_snapshot -> activities -> enriched_subjects -> buyers / non_buyers
+-> campaign_dataset/<segment>, and exclusions.
+
+Each asset is one stage of core/pipeline.py, validated against its Pandera
+schema where it is written; the rules themselves are all in core.
+"""
+
+import time
+
+import polars as pl
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetExecutionContext,
+    AssetIn,
+    AssetKey,
+    AssetOut,
+    MetadataValue,
+    Output,
+    asset,
+    asset_check,
+    multi_asset,
+)
+
+from campaign_pipeline.campaign.partitions import daily_partitions
+from campaign_pipeline.campaign.resources import CampaignSettings, PortalSource
+from campaign_pipeline.contracts import schemas
+from campaign_pipeline.core import columns as C
+from campaign_pipeline.core import invariants
+from campaign_pipeline.core.dataset import campaign_dataset, exclusions as exclusion_rows
+from campaign_pipeline.core.decode import decode_activities
+from campaign_pipeline.core.masking import masked
+from campaign_pipeline.core.pipeline import enriched_with_quarantine, segment_rows
+from campaign_pipeline.io_managers import DATASET, EXCLUSIONS, FILE_ROLE
+
+GROUP = "campaign"
+SEGMENT_ASSETS = {"buyer": "buyers", "non_buyer": "non_buyers"}
+
+
+def _counts(frame: pl.DataFrame, column: str) -> dict:
+    counts = frame.filter(pl.col(column).is_not_null()).get_column(column).value_counts(sort=True)
+    return {str(value): int(count) for value, count in counts.iter_rows()}
+
+
+def _preview(frame: pl.DataFrame, rows: int = 5) -> MetadataValue:
+    sample = masked(frame.head(rows))
+    header = "| " + " | ".join(sample.columns) + " |\n|" + "---|" * sample.width + "\n"
+    body = "".join(
+        "| " + " | ".join("" if v is None else str(v).replace("|", "\\|") for v in row) + " |\n"
+        for row in sample.iter_rows()
+    )
+    return MetadataValue.md(header + body)
+
+
+@asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    description="The day's raw portal snapshot: one JSON line per job, as read. Later "
+    "assets of a day are recomputed from it, never refetched.",
+)
+def portal_snapshot(
+    context: AssetExecutionContext, portal: PortalSource, campaign: CampaignSettings
+) -> pl.DataFrame:
+    start = time.perf_counter()
+    lines = [
+        line.decode("utf-8", errors="replace").rstrip("\r\n")
+        for line in portal.fetch_lines(campaign.build_settings().job_ids)
+        if line.strip()
+    ]
+    snapshot = pl.DataFrame({"line": lines}, schema={"line": pl.String})
+    schemas.PortalSnapshot.validate(snapshot)
+    context.add_output_metadata(
+        {"source": portal.describe(), "jobs_lines": snapshot.height, "seconds": round(time.perf_counter() - start, 3)}
+    )
+    return snapshot
+
+
+@asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    description="Activities of the selling jobs, validated (rule 1); malformed lines, "
+    "jobs and activities quarantined as rows with a reason.",
+)
+def activities(
+    context: AssetExecutionContext, portal_snapshot: pl.DataFrame, campaign: CampaignSettings
+) -> pl.DataFrame:
+    lines = (line.encode() for line in portal_snapshot.get_column("line"))
+    result = decode_activities(lines, campaign.build_settings().job_ids)
+    schemas.Activities.validate(result, lazy=True)
+    context.add_output_metadata(
+        {
+            "activities": result.filter(pl.col("reason").is_null()).height,
+            "quarantined": result.filter(pl.col("reason").is_not_null()).height,
+        }
+    )
+    return result
+
+
+@asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    description="Every subject record: deduplicated (rule 2), segmented (3), filtered (4) "
+    "and given its contact (5), or the reason it is excluded.",
+)
+def enriched_subjects(
+    context: AssetExecutionContext, activities: pl.DataFrame, campaign: CampaignSettings
+) -> pl.DataFrame:
+    result = enriched_with_quarantine(
+        activities, campaign.build_settings(), campaign.suppressed_numbers()
+    )
+    schemas.EnrichedSubjects.validate(result, lazy=True)
+    context.add_output_metadata(
+        {
+            "records": result.height,
+            "chosen": result.filter(pl.col("reason").is_null()).height,
+            "exclusions_by_reason": _counts(result, "reason"),
+            "preview": _preview(result.filter(pl.col("reason").is_null())),
+        }
+    )
+    return result
+
+
+@multi_asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    outs={
+        name: AssetOut(description=f"Enriched records of the {segment} segment.")
+        for segment, name in SEGMENT_ASSETS.items()
+    },
+)
+def buyers_and_non_buyers(context: AssetExecutionContext, enriched_subjects: pl.DataFrame):
+    for segment, name in SEGMENT_ASSETS.items():
+        rows = segment_rows(enriched_subjects, segment)
+        schemas.EnrichedSubjects.validate(rows, lazy=True)
+        yield Output(rows, output_name=name, metadata={"records": rows.height})
+
+
+def _campaign_dataset_asset(segment: str, upstream: str):
+    key = AssetKey(["campaign_dataset", segment])
+
+    @asset(
+        key=key,
+        ins={"rows": AssetIn(upstream)},
+        partitions_def=daily_partitions,
+        group_name=GROUP,
+        metadata={FILE_ROLE: DATASET},
+        description=f"The {segment} campaign dataset: one row per (organization, segment, "
+        "phone) in the contract's order (rules 7-8).",
+    )
+    def _dataset(context: AssetExecutionContext, rows: pl.DataFrame) -> pl.DataFrame:
+        dataset = campaign_dataset(rows, segment)
+        schemas.CampaignDataset.validate(dataset, lazy=True)
+        context.add_output_metadata(
+            {
+                "rows": dataset.height,
+                "subjects": int(dataset.get_column("subject_count").sum() or 0),
+                "preview": _preview(dataset),
+            }
+        )
+        return dataset
+
+    @asset_check(asset=key, blocking=True, partitions_def=daily_partitions, name="one_row_per_phone")
+    def _one_row_per_phone(dataset: pl.DataFrame) -> AssetCheckResult:
+        repeated = invariants.repeated_phones(dataset)
+        return AssetCheckResult(passed=repeated == 0, metadata={"repeated_rows": repeated})
+
+    @asset_check(asset=key, blocking=True, partitions_def=daily_partitions, name="contract_order")
+    def _contract_order(dataset: pl.DataFrame) -> AssetCheckResult:
+        misplaced = invariants.rows_out_of_order(dataset)
+        return AssetCheckResult(passed=misplaced == 0, metadata={"rows_out_of_order": misplaced})
+
+    @asset_check(asset=key, blocking=True, partitions_def=daily_partitions, name="no_suppressed_phone")
+    def _no_suppressed_phone(dataset: pl.DataFrame, campaign: CampaignSettings) -> AssetCheckResult:
+        found = invariants.suppressed_rows(dataset, campaign.suppressed_numbers())
+        return AssetCheckResult(passed=found == 0, metadata={"suppressed_rows": found})
+
+    return _dataset, [_one_row_per_phone, _contract_order, _no_suppressed_phone]
+
+
+_per_segment = [_campaign_dataset_asset(segment, upstream) for segment, upstream in SEGMENT_ASSETS.items()]
+campaign_datasets = [dataset for dataset, _ in _per_segment]
+campaign_dataset_checks = [check for _, checks in _per_segment for check in checks]
+
+
+@asset(
+    partitions_def=daily_partitions,
+    group_name=GROUP,
+    metadata={FILE_ROLE: EXCLUSIONS},
+    description="Every excluded or quarantined record with its reason, sorted.",
+)
+def exclusions(context: AssetExecutionContext, enriched_subjects: pl.DataFrame) -> pl.DataFrame:
+    result = exclusion_rows(enriched_subjects)
+    schemas.Exclusions.validate(result, lazy=True)
+    context.add_output_metadata({"rows": result.height, "by_reason": _counts(result, "reason")})
+    return result
+
+
+@asset_check(
+    asset=exclusions,
+    blocking=True,
+    partitions_def=daily_partitions,
+    additional_ins={
+        "enriched_subjects": AssetIn("enriched_subjects"),
+        **{segment: AssetIn(AssetKey(["campaign_dataset", segment])) for segment in C.SEGMENTS},
+    },
+    description="Every subject record is in exactly one dataset row or one exclusion.",
+)
+def every_record_accounted_for(
+    context: AssetCheckExecutionContext,
+    exclusions: pl.DataFrame,
+    enriched_subjects: pl.DataFrame,
+    buyer: pl.DataFrame,
+    non_buyer: pl.DataFrame,
+) -> AssetCheckResult:
+    problems = invariants.unaccounted_records(enriched_subjects, [buyer, non_buyer], exclusions)
+    return AssetCheckResult(passed=not any(problems.values()), metadata=problems)

@@ -1,0 +1,62 @@
+"""Resources of the campaign domain: where the portal is read from, and what
+a build is asked for."""
+
+from collections.abc import Iterator
+
+import polars as pl
+from dagster import ConfigurableResource
+
+from campaign_pipeline.core.settings import BuildSettings
+
+
+class PortalSource(ConfigurableResource):
+    """Where the day's portal snapshot comes from."""
+
+    def fetch_lines(self, job_ids: tuple[str, ...] | None) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+
+class PortalExportSource(PortalSource):
+    """A portal export file (JSON Lines of jobs, .gz or not): offline, no network."""
+
+    path: str
+
+    def fetch_lines(self, job_ids: tuple[str, ...] | None) -> Iterator[bytes]:
+        from campaign_pipeline.sources.export_file import iter_export_lines
+
+        return iter_export_lines(self.path)
+
+    def describe(self) -> str:
+        return f"export file {self.path}"
+
+
+class CampaignSettings(ConfigurableResource):
+    """The build's settings (contract, "Inputs"); `None` means a filter is not asked for."""
+
+    region: str = "FI"
+    job_ids: list[str] | None = None
+    groups: list[str] | None = None
+    contact_sources: list[str] | None = None
+    suppress_files: list[str] = []
+
+    def build_settings(self) -> BuildSettings:
+        from campaign_pipeline.core.phones import check_region
+
+        return BuildSettings(
+            region=check_region(self.region),
+            job_ids=_tuple(self.job_ids),
+            groups=_tuple(self.groups),
+            contact_sources=_tuple(self.contact_sources),
+        )
+
+    def suppressed_numbers(self) -> pl.Series:
+        from campaign_pipeline.sources.suppression_file import load_suppressions
+
+        return load_suppressions(self.suppress_files, self.build_settings().region)
+
+
+def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
+    return tuple(values) if values is not None else None

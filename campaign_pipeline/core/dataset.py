@@ -1,0 +1,49 @@
+"""Rules 7 and 8: one row per (organization, segment, phone), in the contract's
+order; and the exclusions file."""
+
+import polars as pl
+
+from campaign_pipeline.core import columns as C
+
+ROW_KEY = ["organization_id", "segment", "phone"]
+PRIMARY_ORDER = ["organization_id", "segment", "job_id", "activity_id", "subject_id"]
+
+
+def campaign_dataset(enriched: pl.DataFrame, segment: str | None = None) -> pl.DataFrame:
+    """The dataset rows (schema `DATASET`) of the chosen records, of one segment
+    or of all in `enriched`. Members of a row are ordered by (job_id, activity_id,
+    subject_id); the first is the primary, each subject id is listed once with the
+    key of its first record."""
+    chosen = enriched.filter(pl.col("reason").is_null())
+    if segment is not None:
+        chosen = chosen.filter(pl.col("segment") == segment)
+    members = chosen.sort(PRIMARY_ORDER)
+    listed = (
+        members.unique([*ROW_KEY, "subject_id"], keep="first", maintain_order=True)
+        .group_by(ROW_KEY, maintain_order=True)
+        .agg(
+            subject_count=pl.len().cast(pl.Int64),
+            subject_ids=pl.col("subject_id").str.join(";"),
+            access_keys=pl.col("access_key").fill_null("").str.join(";"),
+        )
+    )
+    primaries = members.unique(ROW_KEY, keep="first", maintain_order=True)
+    return (
+        primaries.join(listed, on=ROW_KEY, how="left", maintain_order="left")
+        .sort(PRIMARY_ORDER)
+        .select(
+            *(pl.col(name).fill_null("") for name in C.DATASET if C.DATASET[name] == pl.String),
+            "subject_count",
+        )
+        .select(C.DATASET.keys())
+    )
+
+
+def exclusions(enriched: pl.DataFrame, *quarantine: pl.DataFrame) -> pl.DataFrame:
+    """Every excluded or quarantined record (schema `EXCLUSIONS`), sorted by all columns."""
+    excluded = enriched.filter(pl.col("reason").is_not_null()).select(C.EXCLUSIONS.keys())
+    return (
+        pl.concat([excluded, *(q.select(C.EXCLUSIONS.keys()) for q in quarantine)])
+        .with_columns(pl.all().fill_null(""))
+        .sort(list(C.EXCLUSIONS))
+    )

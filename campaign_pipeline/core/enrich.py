@@ -1,0 +1,192 @@
+"""Rules 2 to 5: from valid subject records to one enriched row per record.
+
+Every record that comes in leaves as exactly one row: either with its chosen
+contact, or with the reason it is excluded (`reason` set). Nothing here loops
+over rows; phones are parsed once per distinct string by `phones.parse_phones`.
+"""
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from campaign_pipeline.core import columns as C
+from campaign_pipeline.core.masking import mask_phone_expr
+from campaign_pipeline.core.phones import parse_phones
+from campaign_pipeline.core.portal_records import BUYING_ORDER_STATUSES
+from campaign_pipeline.core.settings import BuildSettings
+
+_RFC3339 = "%Y-%m-%dT%H:%M:%S%.f%#z"
+_CONSENT_AT = "%Y-%m-%dT%H:%M:%SZ"
+_CONTACT_FIELDS = ("phone", "sms_consent", "sms_consent_at", "locale")
+
+
+def instant(text: pl.Expr) -> pl.Expr:
+    """Validated RFC 3339 text as a UTC instant, so that equal instants written
+    in different offsets compare equal. Digits past nanoseconds are cut."""
+    return text.str.replace(r"(\.\d{9})\d+", "${1}").str.to_datetime(
+        _RFC3339, time_unit="ns", time_zone="UTC"
+    )
+
+
+def latest_records(records: pl.DataFrame) -> pl.DataFrame:
+    """Rule 2: one record per (activity_id, subject_id), the latest `updated_at`
+    winning, ties going to the one seen first."""
+    winners = (
+        records.select("seq", "activity_id", "subject_id", instant(pl.col("updated_at")))
+        .sort(
+            ["activity_id", "subject_id", "updated_at", "seq"],
+            descending=[False, False, True, False],
+        )
+        .unique(["activity_id", "subject_id"], keep="first")
+        .get_column("seq")
+    )
+    return records.filter(pl.col("seq").is_in(winners.implode()))
+
+
+def with_segment(records: pl.DataFrame) -> pl.DataFrame:
+    """Rule 3: a buyer in a job when any of the person's records in that job has
+    a paid, shipped or delivered order; decided before any filter."""
+    bought = (
+        pl.col("orders")
+        .list.eval(pl.element().struct.field("status").is_in(BUYING_ORDER_STATUSES))
+        .list.any()
+        .fill_null(False)
+    )
+    return records.with_columns(
+        segment=pl.when(bought.any().over("job_id", "subject_id"))
+        .then(pl.lit("buyer"))
+        .otherwise(pl.lit("non_buyer"))
+    )
+
+
+def contact_candidates(records: pl.DataFrame) -> pl.DataFrame:
+    """Rule 5's candidates in priority order: the user contact (rank 0), then the
+    deliveries newest first, undated ones last, ties by delivery id (code point,
+    missing ids last), then as listed."""
+    users = records.filter(pl.col("user").is_not_null()).select(
+        "seq",
+        pl.lit("user").alias("contact_source"),
+        pl.lit(0, dtype=pl.UInt32).alias("rank"),
+        *(pl.col("user").struct.field(name) for name in _CONTACT_FIELDS),
+    )
+    deliveries = (
+        records.select("seq", "deliveries")
+        .explode("deliveries")
+        .filter(pl.col("deliveries").is_not_null())
+        .with_columns(position=pl.int_range(pl.len(), dtype=pl.UInt32).over("seq"))
+        .unnest("deliveries")
+        .with_columns(created=instant(pl.col("created_at")))
+        .sort(
+            ["seq", "created", "id", "position"],
+            descending=[False, True, False, False],
+            nulls_last=True,
+        )
+        .select(
+            "seq",
+            pl.lit("delivery").alias("contact_source"),
+            (pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("seq")).alias("rank"),
+            *_CONTACT_FIELDS,
+        )
+    )
+    return pl.concat([users, deliveries]).sort("seq", "rank")
+
+
+def filter_detail(records: pl.DataFrame, candidates: pl.DataFrame, settings: BuildSettings) -> pl.Expr:
+    """Rule 4: why a record is filtered out (null when it is kept). Job ids are not
+    here: they narrow the input before anything is read."""
+    detail = pl.lit(None, dtype=pl.String)
+    if settings.contact_sources is not None:
+        with_source = candidates.filter(
+            pl.col("contact_source").is_in(settings.contact_sources)
+        ).get_column("seq")
+        detail = (
+            pl.when(~pl.col("seq").is_in(with_source.implode()))
+            .then(pl.lit("contact source filter"))
+            .otherwise(detail)
+        )
+    if settings.groups is not None:
+        in_group = pl.col("subject_group_name").is_in(settings.groups).fill_null(False) | pl.col(
+            "activity_group_name"
+        ).is_in(settings.groups).fill_null(False)
+        detail = pl.when(~in_group).then(pl.lit("group filter")).otherwise(detail)
+    return detail
+
+
+def judge_candidates(
+    candidates: pl.DataFrame, settings: BuildSettings, suppressed: pl.Series
+) -> pl.DataFrame:
+    """Rule 5 per record: the first qualifying candidate, and what the others lacked."""
+    if settings.contact_sources is not None:
+        candidates = candidates.filter(pl.col("contact_source").is_in(settings.contact_sources))
+    phones = parse_phones(candidates.get_column("phone"), settings.region)
+    sms_capable = pl.col("sms_capable").fill_null(False)
+    consented = sms_capable & (pl.col("sms_consent") == True).fill_null(False)  # noqa: E712 (JSON true only)
+    qualifies = consented & ~pl.col("e164").is_in(suppressed.implode()).fill_null(False)
+    judged = candidates.join(phones, left_on="phone", right_on="raw", how="left", maintain_order="left")
+    return judged.group_by("seq", maintain_order=True).agg(
+        chosen_rank=pl.col("rank").filter(qualifies).first(),
+        any_sms_capable=sms_capable.any(),
+        first_sms_capable=pl.col("e164").filter(sms_capable).first(),
+        first_consented=pl.col("e164").filter(consented).first(),
+        phone=pl.col("e164").filter(qualifies).first(),
+        region=pl.col("region").filter(qualifies).first(),
+        contact_source=pl.col("contact_source").filter(qualifies).first(),
+        chosen_consent_at=pl.col("sms_consent_at").filter(qualifies).first(),
+        locale=pl.col("locale").filter(qualifies).first(),
+    )
+
+
+def enrich_subjects(
+    records: pl.DataFrame, settings: BuildSettings, suppressed: pl.Series
+) -> pl.DataFrame:
+    """Rules 2-5 over valid records: one row per surviving record of the selected
+    segments (schema `ENRICHED`), its contact chosen or its reason given."""
+    records = with_segment(latest_records(records)).filter(
+        pl.col("segment").is_in(settings.segments)
+    )
+    candidates = contact_candidates(records)
+    filtered = filter_detail(records, candidates, settings)
+    judged = judge_candidates(candidates, settings, suppressed)
+    chosen = pl.col("phone").is_not_null()
+    reason = (
+        pl.when(pl.col("filtered").is_not_null())
+        .then(pl.lit("filtered_out"))
+        .when(chosen)
+        .then(pl.lit(None, dtype=pl.String))
+        .when(~pl.col("any_sms_capable").fill_null(False))
+        .then(pl.lit("no_phone"))
+        .when(pl.col("first_consented").is_null())
+        .then(pl.lit("no_consent"))
+        .otherwise(pl.lit("suppressed"))
+    )
+    detail = (
+        pl.when(pl.col("reason") == "filtered_out")
+        .then(pl.col("filtered"))
+        .when(pl.col("reason") == "no_consent")
+        .then(mask_phone_expr(pl.col("first_sms_capable")))
+        .when(pl.col("reason") == "suppressed")
+        .then(mask_phone_expr(pl.col("first_consented")))
+        .when(pl.col("reason").is_not_null())
+        .then(pl.lit(""))
+    )
+    kept = pl.col("reason").is_null()
+    return (
+        records.with_columns(filtered=filtered)
+        .join(judged, on="seq", how="left", maintain_order="left")
+        .with_columns(reason=reason)
+        .with_columns(
+            detail=detail,
+            group_name=pl.when(pl.col("subject_group_name").fill_null("") != "")
+            .then(pl.col("subject_group_name"))
+            .otherwise(pl.col("activity_group_name").fill_null("")),
+            consent_at=instant(pl.col("chosen_consent_at")).dt.strftime(_CONSENT_AT),
+        )
+        .with_columns(
+            # Only a kept record has a contact: an excluded one carries none.
+            *(
+                pl.when(kept).then(pl.col(name)).alias(name)
+                for name in ("phone", "region", "contact_source", "consent_at", "locale")
+            )
+        )
+        .select(C.ENRICHED.keys())
+    )

@@ -1,0 +1,9 @@
+"""The two ways a build can fail, as the contract's exit codes see them."""
+
+
+class InputError(Exception):
+    """Bad input from the user (unreadable file, bad setting): exit 2."""
+
+
+class RunFailed(Exception):
+    """The run could not finish (portal unreachable, 401, storage): exit 1."""

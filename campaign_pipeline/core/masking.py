@@ -1,0 +1,70 @@
+"""Masks for personal data outside the output files (contract, "Privacy")."""
+
+import re
+
+import polars as pl
+
+
+def mask_phone(phone: str) -> str:
+    """`+358401234567` -> `+35840*****67`: enough to recognise, not to dial."""
+    if len(phone) <= 8:
+        return "*" * len(phone)
+    return phone[:6] + "*" * (len(phone) - 8) + phone[-2:]
+
+
+def mask_phone_expr(phone: pl.Expr) -> pl.Expr:
+    """mask_phone as a polars expression, for whole columns."""
+    length = phone.str.len_chars()
+    return (
+        pl.when(length <= 8)
+        .then(pl.lit("*").repeat_by(length).list.join(""))
+        .otherwise(
+            pl.concat_str(
+                phone.str.slice(0, 6),
+                pl.lit("*").repeat_by(length - 8).list.join(""),
+                phone.str.slice(-2),
+            )
+        )
+    )
+
+
+def mask_name(name: str) -> str:
+    return name[:1] + "***" if name else ""
+
+
+def mask_email(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else mask_name(email)
+
+
+def mask_key(key: str) -> str:
+    return key[:2] + "***" if key else ""
+
+
+_PHONE_LIKE = re.compile(r"\+?\d[\d \-().]{6,}\d")
+_EMAIL_LIKE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def scrub(text: str) -> str:
+    """Masks anything in free text that looks like a phone number or an email,
+    for messages that may quote input (errors, log lines)."""
+    text = _EMAIL_LIKE.sub(lambda m: mask_email(m.group()), text)
+    return _PHONE_LIKE.sub(lambda m: mask_phone(re.sub(r"[^\d+]", "", m.group())), text)
+
+
+_NAME_COLUMNS = ("first_name", "last_name")
+_KEY_COLUMNS = ("access_key", "access_keys")
+
+
+def masked(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with every personal column masked, for previews in run metadata."""
+    names = [c for c in _NAME_COLUMNS if c in frame.columns]
+    keys = [c for c in _KEY_COLUMNS if c in frame.columns]
+    return frame.with_columns(
+        *(
+            pl.when(pl.col(c).fill_null("") != "").then(pl.col(c).str.slice(0, 1) + "***").alias(c)
+            for c in names
+        ),
+        *(pl.when(pl.col(c).fill_null("").str.contains(r"[^;]")).then(pl.lit("***")).alias(c) for c in keys),
+        *([mask_phone_expr(pl.col("phone")).alias("phone")] if "phone" in frame.columns else []),
+    )

@@ -1,0 +1,70 @@
+"""The whole build, stage by stage: the one composition of the rules that the
+command line runs in one go and the Dagster assets run one stage per asset."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from campaign_pipeline.core import columns as C
+from campaign_pipeline.core.dataset import campaign_dataset, exclusions
+from campaign_pipeline.core.decode import decode_activities, decode_subjects, quarantine_of_activities
+from campaign_pipeline.core.enrich import enrich_subjects
+from campaign_pipeline.core.settings import BuildSettings
+
+
+def enriched_with_quarantine(
+    activities: pl.DataFrame, settings: BuildSettings, suppressed: pl.Series
+) -> pl.DataFrame:
+    """Stage two: every subject record under the valid activities, enriched or
+    excluded, plus the quarantine rows of stage one, all in the `ENRICHED` layout."""
+    records, subject_quarantine = decode_subjects(activities)
+    enriched = enrich_subjects(records, settings, suppressed)
+    quarantine = pl.concat([quarantine_of_activities(activities), subject_quarantine])
+    return pl.concat([quarantine, enriched], how="diagonal").select(C.ENRICHED.keys())
+
+
+def segment_rows(enriched: pl.DataFrame, segment: str) -> pl.DataFrame:
+    """The enriched records of one segment (quarantine rows have none)."""
+    return enriched.filter(pl.col("segment") == segment)
+
+
+@dataclass
+class BuildResult:
+    settings: BuildSettings
+    enriched: pl.DataFrame
+    datasets: dict[str, pl.DataFrame] = field(default_factory=dict)
+    exclusions: pl.DataFrame | None = None
+
+    def dataset(self) -> pl.DataFrame:
+        """All selected segments in one frame, in the contract's row order."""
+        return pl.concat([self.datasets[s] for s in C.SEGMENTS if s in self.datasets])
+
+    def summary(self) -> dict:
+        """The dry-run summary: rows per selected segment (zeros included) and
+        excluded records per reason that occurred."""
+        reasons = self.exclusions.get_column("reason").value_counts(sort=True)
+        return {
+            "rows": {s: self.datasets[s].height for s in C.SEGMENTS if s in self.datasets},
+            "exclusions": {
+                reason: count
+                for reason, count in sorted(reasons.iter_rows(), key=lambda pair: C.REASONS.index(pair[0]))
+            },
+        }
+
+
+def build(
+    lines: Iterable[bytes], settings: BuildSettings, suppressed: pl.Series
+) -> BuildResult:
+    activities = decode_activities(lines, settings.job_ids)
+    enriched = enriched_with_quarantine(activities, settings, suppressed)
+    return finish(enriched, settings)
+
+
+def finish(enriched: pl.DataFrame, settings: BuildSettings) -> BuildResult:
+    return BuildResult(
+        settings=settings,
+        enriched=enriched,
+        datasets={s: campaign_dataset(enriched, s) for s in settings.segments},
+        exclusions=exclusions(enriched),
+    )

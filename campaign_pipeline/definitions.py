@@ -1,0 +1,56 @@
+"""The Dagster definitions, with the resources chosen per deployment in one place.
+
+The embedded default needs nothing: the bundled sample export, a local output
+folder. The environment points it elsewhere:
+- PORTAL_EXPORT: a portal export file to read instead of the sample;
+- CAMPAIGN_OUTPUT_URI: the output root (default ./output);
+- CAMPAIGN_DATASET_FORMAT: csv (default), json or parquet;
+- CAMPAIGN_SUPPRESS: suppression files, separated by the OS path separator.
+"""
+
+import os
+
+from dagster import Definitions, in_process_executor, json_console_logger
+
+from campaign_pipeline.campaign import assets
+from campaign_pipeline.campaign.resources import CampaignSettings, PortalExportSource
+from campaign_pipeline.campaign.schedules import campaign_job, daily_campaign_schedule
+from campaign_pipeline.io_managers import PolarsFileIOManagerFactory
+from campaign_pipeline.sample import SAMPLE_EXPORT
+
+
+def _portal() -> PortalExportSource:
+    return PortalExportSource(path=os.environ.get("PORTAL_EXPORT") or str(SAMPLE_EXPORT))
+
+
+def _campaign() -> CampaignSettings:
+    suppress = os.environ.get("CAMPAIGN_SUPPRESS", "")
+    return CampaignSettings(suppress_files=[p for p in suppress.split(os.pathsep) if p])
+
+
+def _io_manager() -> PolarsFileIOManagerFactory:
+    return PolarsFileIOManagerFactory(
+        base_uri=os.environ.get("CAMPAIGN_OUTPUT_URI") or os.path.abspath("output"),
+        dataset_format=os.environ.get("CAMPAIGN_DATASET_FORMAT", "csv"),
+    )
+
+
+defs = Definitions(
+    assets=[
+        assets.portal_snapshot,
+        assets.activities,
+        assets.enriched_subjects,
+        assets.buyers_and_non_buyers,
+        *assets.campaign_datasets,
+        assets.exclusions,
+    ],
+    asset_checks=[
+        *assets.campaign_dataset_checks,
+        assets.every_record_accounted_for,
+    ],
+    jobs=[campaign_job],
+    schedules=[daily_campaign_schedule],
+    resources={"portal": _portal(), "campaign": _campaign(), "io_manager": _io_manager()},
+    executor=in_process_executor,
+    loggers={"console": json_console_logger},
+)

@@ -1,0 +1,33 @@
+"""Reading a portal export file: JSON Lines of jobs, gzip-compressed or not."""
+
+import gzip
+from collections.abc import Iterator
+from pathlib import Path
+
+from campaign_pipeline.core.errors import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class ExportUnreadable(InputError):
+    """The export cannot be read at all: a usage error (exit 2), not a bad record."""
+
+
+def iter_export_lines(path: str | Path) -> Iterator[bytes]:
+    """The lines of an export, decompressed when it is gzip (by its magic bytes)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as probe:
+            compressed = probe.read(2) == GZIP_MAGIC
+        opener = gzip.open if compressed else open
+        with opener(path, "rb") as lines:
+            yield from lines
+    except FileNotFoundError:
+        raise ExportUnreadable(f"portal export {path}: no such file") from None
+    except IsADirectoryError:
+        raise ExportUnreadable(f"portal export {path}: is a directory") from None
+    except PermissionError:
+        raise ExportUnreadable(f"portal export {path}: permission denied") from None
+    except (OSError, EOFError) as error:
+        # gzip raises BadGzipFile (an OSError) or EOFError on a damaged stream.
+        raise ExportUnreadable(f"portal export {path}: cannot be read ({error})") from None

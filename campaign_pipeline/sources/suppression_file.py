@@ -1,0 +1,31 @@
+"""Reading suppression files (format: core/suppressions.py)."""
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+
+from campaign_pipeline.core.errors import InputError
+from campaign_pipeline.core.suppressions import normalize_suppressions, suppression_entries
+
+
+def read_suppression_file(path: str | Path) -> list[str]:
+    path = Path(path)
+    try:
+        return suppression_entries(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise InputError(f"suppression file {path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"suppression file {path}: is a directory") from None
+    except UnicodeDecodeError:
+        raise InputError(f"suppression file {path}: not UTF-8 text") from None
+    except OSError as error:
+        raise InputError(f"suppression file {path}: cannot be read ({error.strerror})") from None
+
+
+def load_suppressions(paths: Iterable[str | Path], region: str) -> pl.Series:
+    """The distinct E.164 numbers of all the files."""
+    entries: list[str] = []
+    for path in paths:
+        entries.extend(read_suppression_file(path))
+    return normalize_suppressions(entries, region)
