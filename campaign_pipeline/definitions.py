@@ -9,6 +9,7 @@ folder. The environment points it elsewhere:
 """
 
 import os
+from collections.abc import Mapping
 
 from dagster import Definitions, in_process_executor, json_console_logger
 
@@ -19,38 +20,35 @@ from campaign_pipeline.io_managers import PolarsFileIOManagerFactory
 from campaign_pipeline.sample import SAMPLE_EXPORT
 
 
-def _portal() -> PortalExportSource:
-    return PortalExportSource(path=os.environ.get("PORTAL_EXPORT") or str(SAMPLE_EXPORT))
+def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
+    """The resources of this deployment, as its environment chooses them."""
+    suppress = env.get("CAMPAIGN_SUPPRESS", "")
+    return {
+        "portal": PortalExportSource(path=env.get("PORTAL_EXPORT") or str(SAMPLE_EXPORT)),
+        "campaign": CampaignSettings(suppress_files=[p for p in suppress.split(os.pathsep) if p]),
+        "io_manager": PolarsFileIOManagerFactory(
+            base_uri=env.get("CAMPAIGN_OUTPUT_URI") or os.path.abspath("output"),
+            dataset_format=env.get("CAMPAIGN_DATASET_FORMAT", "csv"),
+        ),
+    }
 
 
-def _campaign() -> CampaignSettings:
-    suppress = os.environ.get("CAMPAIGN_SUPPRESS", "")
-    return CampaignSettings(suppress_files=[p for p in suppress.split(os.pathsep) if p])
-
-
-def _io_manager() -> PolarsFileIOManagerFactory:
-    return PolarsFileIOManagerFactory(
-        base_uri=os.environ.get("CAMPAIGN_OUTPUT_URI") or os.path.abspath("output"),
-        dataset_format=os.environ.get("CAMPAIGN_DATASET_FORMAT", "csv"),
-    )
-
+ASSETS = [
+    assets.portal_snapshot,
+    assets.activities,
+    assets.enriched_subjects,
+    assets.buyers_and_non_buyers,
+    *assets.campaign_datasets,
+    assets.exclusions,
+]
+ASSET_CHECKS = [*assets.campaign_dataset_checks, assets.every_record_accounted_for]
 
 defs = Definitions(
-    assets=[
-        assets.portal_snapshot,
-        assets.activities,
-        assets.enriched_subjects,
-        assets.buyers_and_non_buyers,
-        *assets.campaign_datasets,
-        assets.exclusions,
-    ],
-    asset_checks=[
-        *assets.campaign_dataset_checks,
-        assets.every_record_accounted_for,
-    ],
+    assets=ASSETS,
+    asset_checks=ASSET_CHECKS,
     jobs=[campaign_job],
     schedules=[daily_campaign_schedule],
-    resources={"portal": _portal(), "campaign": _campaign(), "io_manager": _io_manager()},
+    resources=resources_from_env(),
     executor=in_process_executor,
     loggers={"console": json_console_logger},
 )

@@ -15,7 +15,7 @@ import msgspec
 import polars as pl
 
 from campaign_pipeline.core import columns as C
-from campaign_pipeline.core.errors import InputError
+from campaign_pipeline.core.errors import ExportUnreadable
 from campaign_pipeline.core.portal_records import (
     SELLING_STATUS,
     Activity,
@@ -75,7 +75,7 @@ def decode_activities(
             rows.append(_activity_quarantine(_quarantine_row(detail="not a JSON object")))
             continue
         except msgspec.DecodeError as error:
-            raise InputError(f"portal export line {number}: not JSON ({error})") from None
+            raise ExportUnreadable(f"portal export line {number}: not JSON ({error})") from None
         if head.status != SELLING_STATUS:
             continue
         if wanted is not None and head.id not in wanted:

@@ -7,3 +7,7 @@ class InputError(Exception):
 
 class RunFailed(Exception):
     """The run could not finish (portal unreachable, 401, storage): exit 1."""
+
+
+class ExportUnreadable(InputError):
+    """The portal export cannot be read at all (not JSON, not a file): exit 2."""

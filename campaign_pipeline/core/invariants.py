@@ -34,12 +34,13 @@ def unaccounted_records(
         .with_columns(pl.col("subject_ids").str.split(";"))
         .explode("subject_ids")
         .rename({"subject_ids": "subject_id"})
+        .with_columns(in_row=pl.lit(True))
     )
     chosen = enriched.filter(pl.col("reason").is_null())
     excluded = enriched.filter(pl.col("reason").is_not_null())
     rows_per_record = chosen.join(listed, on=[*ROW_KEY, "subject_id"], how="left").group_by(
         "organization_id", "segment", "activity_id", "subject_id"
-    ).agg(rows=pl.col("phone").is_not_null().sum())
+    ).agg(rows=pl.col("in_row").is_not_null().sum())
     listed_without_record = listed.join(chosen, on=[*ROW_KEY, "subject_id"], how="anti").height
     return {
         "records_in_no_row": int((rows_per_record.get_column("rows") == 0).sum()),

@@ -5,26 +5,29 @@ import re
 import polars as pl
 
 
+def _shown_prefix(length: int) -> int:
+    # Up to six leading characters (`+35840`), but always at least four hidden
+    # ones: short numbers (`+2908999`) must not show whole.
+    return max(0, min(6, length - 6))
+
+
 def mask_phone(phone: str) -> str:
     """`+358401234567` -> `+35840*****67`: enough to recognise, not to dial."""
-    if len(phone) <= 8:
+    if len(phone) < 6:
         return "*" * len(phone)
-    return phone[:6] + "*" * (len(phone) - 8) + phone[-2:]
+    shown = _shown_prefix(len(phone))
+    return phone[:shown] + "*" * (len(phone) - shown - 2) + phone[-2:]
 
 
 def mask_phone_expr(phone: pl.Expr) -> pl.Expr:
     """mask_phone as a polars expression, for whole columns."""
-    length = phone.str.len_chars()
+    length = phone.str.len_chars().cast(pl.Int64)
+    shown = pl.min_horizontal(pl.lit(6), pl.max_horizontal(pl.lit(0), length - 6))
+    stars = lambda n: pl.lit("*").repeat_by(n).list.join("")  # noqa: E731
     return (
-        pl.when(length <= 8)
-        .then(pl.lit("*").repeat_by(length).list.join(""))
-        .otherwise(
-            pl.concat_str(
-                phone.str.slice(0, 6),
-                pl.lit("*").repeat_by(length - 8).list.join(""),
-                phone.str.slice(-2),
-            )
-        )
+        pl.when(length < 6)
+        .then(stars(length))
+        .otherwise(pl.concat_str(phone.str.slice(0, shown), stars(length - shown - 2), phone.str.slice(-2)))
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from campaign_pipeline.core import columns as C
-from campaign_pipeline.core.dataset import campaign_dataset, exclusions
+from campaign_pipeline.core.dataset import PRIMARY_ORDER, campaign_dataset, exclusions
 from campaign_pipeline.core.decode import decode_activities, decode_subjects, quarantine_of_activities
 from campaign_pipeline.core.enrich import enrich_subjects
 from campaign_pipeline.core.settings import BuildSettings
@@ -37,8 +37,11 @@ class BuildResult:
     exclusions: pl.DataFrame | None = None
 
     def dataset(self) -> pl.DataFrame:
-        """All selected segments in one frame, in the contract's row order."""
-        return pl.concat([self.datasets[s] for s in C.SEGMENTS if s in self.datasets])
+        """All selected segments in one frame, in the contract's row order
+        (organization first, then segment)."""
+        return pl.concat([self.datasets[s] for s in C.SEGMENTS if s in self.datasets]).sort(
+            PRIMARY_ORDER, maintain_order=True
+        )
 
     def summary(self) -> dict:
         """The dry-run summary: rows per selected segment (zeros included) and

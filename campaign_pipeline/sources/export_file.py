@@ -4,13 +4,9 @@ import gzip
 from collections.abc import Iterator
 from pathlib import Path
 
-from campaign_pipeline.core.errors import InputError
+from campaign_pipeline.core.errors import ExportUnreadable
 
 GZIP_MAGIC = b"\x1f\x8b"
-
-
-class ExportUnreadable(InputError):
-    """The export cannot be read at all: a usage error (exit 2), not a bad record."""
 
 
 def iter_export_lines(path: str | Path) -> Iterator[bytes]:
