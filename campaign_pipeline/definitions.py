@@ -11,7 +11,7 @@ folder. The environment points it elsewhere:
 import os
 from collections.abc import Mapping
 
-from dagster import Definitions, in_process_executor, json_console_logger
+from dagster import Definitions, in_process_executor
 
 from campaign_pipeline.campaign import assets
 from campaign_pipeline.campaign.resources import CampaignSettings, PortalExportSource
@@ -50,5 +50,4 @@ defs = Definitions(
     schedules=[daily_campaign_schedule],
     resources=resources_from_env(),
     executor=in_process_executor,
-    loggers={"console": json_console_logger},
 )

@@ -2,12 +2,10 @@
 
 from dagster import AssetSelection, build_schedule_from_partitioned_job, define_asset_job
 
-from campaign_pipeline.campaign.partitions import daily_partitions
 
 campaign_job = define_asset_job(
     "campaign_job",
     selection=AssetSelection.groups("campaign"),
-    partitions_def=daily_partitions,
     description="Portal snapshot to campaign datasets and exclusions, for one day.",
 )
 

@@ -111,6 +111,10 @@ def test_dagster_asset_materialize_command_builds_every_asset_of_the_day(portal_
     assert (tmp_path / "out" / "campaign_dataset" / DAY / "buyer.csv").exists()
     assert (tmp_path / "out" / "exclusions" / f"{DAY}.csv").exists()
     assert not re.search(r"\+358\d{7,}", result.stdout + result.stderr)
+    logged = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
+    assets_logged = {entry["asset"] for entry in logged if entry["event"] == "asset_materialized"}
+    assert {"portal_snapshot", "enriched_subjects", "exclusions"} <= assets_logged
+    assert all(entry["run_id"] and "seconds" in entry for entry in logged)
 
 
 def test_a_blocking_check_fails_on_a_dataset_that_breaks_its_invariant():
