@@ -1,28 +1,38 @@
 """Rule 1: from portal export lines to validated activities and subject records.
 
 Two stages, matching two assets: `decode_activities` validates jobs and
-activities (and leaves each activity's subjects as raw JSON), `decode_subjects`
-validates the subjects and flattens them into one polars frame. A malformed
-record becomes a quarantine row (reason `invalid_record`) and nothing under it
-is read. Per-record work is msgspec in C; the flattening is polars' own JSON
-reader with an explicit schema, fed only records already known to be valid.
+activities (each activity's subjects stay raw JSON), `decode_subjects` validates
+the subjects and flattens them into lean columnar frames. `decode_export` runs
+both as one stream for the command line, so the raw JSON of the whole export is
+never held at once. A malformed record becomes a quarantine row (reason
+`invalid_record`) and nothing under it is read.
+
+Per-record work is msgspec in C (validation); flattening is pyarrow's JSON reader
+with an explicit schema, fed only records already known to be valid, in batches.
+(benchmarks/bench_decoders.py compares it with polars' own reader and others.)
 """
 
 import io
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
 
 import msgspec
 import polars as pl
+import pyarrow as pa
+import pyarrow.json as pa_json
 
 from campaign_pipeline.core import columns as C
 from campaign_pipeline.core.errors import ExportUnreadable
 from campaign_pipeline.core.portal_records import (
+    BUYING_ORDER_STATUSES,
     SELLING_STATUS,
     Activity,
     Identity,
     Job,
+    TIMESTAMP_PATTERN_POLARS,
     Subject,
 )
+from campaign_pipeline.core.timestamps import instant
 
 _identity = msgspec.json.Decoder(Identity)
 _job = msgspec.json.Decoder(Job)
@@ -31,181 +41,324 @@ _subject = msgspec.json.Decoder(Subject)
 _subjects = msgspec.json.Decoder(list[Subject])
 _raw_items = msgspec.json.Decoder(list[msgspec.Raw])
 
-# Validated subjects are re-read by polars in batches of about this many bytes,
-# so memory stays bounded by the batch, not the export.
-_BATCH_BYTES = 32 * 1024 * 1024
+# Validated subjects are flattened in batches of about this many bytes, so
+# memory follows the batch, not the export.
+_BATCH_BYTES = 16 * 1024 * 1024
 
-_CONTACT_FIELDS = {
-    "phone": pl.String,
-    "sms_consent": pl.Boolean,
-    "sms_consent_at": pl.String,
-    "locale": pl.String,
-}
-_SUBJECT_SCHEMA = pl.Struct(
-    {
-        "id": pl.String,
-        "first_name": pl.String,
-        "last_name": pl.String,
-        "group_name": pl.String,
-        "access_key": pl.String,
-        "updated_at": pl.String,
-        "user": pl.Struct(_CONTACT_FIELDS),
-        "deliveries": pl.List(
-            pl.Struct({**_CONTACT_FIELDS, "id": pl.String, "created_at": pl.String})
-        ),
-        "orders": pl.List(pl.Struct({"status": pl.String})),
-    }
+_CONTACT = [
+    ("phone", pa.string()),
+    ("sms_consent", pa.bool_()),
+    ("sms_consent_at", pa.string()),
+    ("locale", pa.string()),
+]
+_SUBJECT = pa.struct(
+    [
+        ("id", pa.string()),
+        ("first_name", pa.string()),
+        ("last_name", pa.string()),
+        ("group_name", pa.string()),
+        ("access_key", pa.string()),
+        ("updated_at", pa.string()),
+        ("user", pa.struct(_CONTACT)),
+        ("deliveries", pa.list_(pa.struct([*_CONTACT, ("id", pa.string()), ("created_at", pa.string())]))),
+        ("orders", pa.list_(pa.struct([("status", pa.string()), ("created_at", pa.string())]))),
+    ]
 )
-_BATCH_SCHEMA = {"activity_index": pl.UInt32, "subjects": pl.List(_SUBJECT_SCHEMA)}
+_BATCH_SCHEMA = pa.schema([("activity_index", pa.uint32()), ("subjects", pa.list_(_SUBJECT))])
+
+
+@dataclass
+class Subjects:
+    """Stage two's output. `records`: one row per valid subject record in the
+    order seen (`seq`); `candidates`: its contacts in rule 5's priority order
+    (`rank`); `quarantine`: exclusion rows of malformed subjects."""
+
+    records: pl.DataFrame
+    candidates: pl.DataFrame
+    quarantine: pl.DataFrame
+
+
+# --- stage one: jobs and activities ------------------------------------------------
 
 
 def decode_activities(
     lines: Iterable[bytes], job_ids: Collection[str] | None = None
 ) -> pl.DataFrame:
-    """One row per activity of a selling job (schema `ACTIVITIES`), plus one
-    quarantine row per malformed line, job or activity (reason set)."""
+    """One row per activity of a selling job (layout `ACTIVITIES` + activity_seq),
+    plus one quarantine row per malformed line, job or activity (reason set)."""
+    rows = [
+        {**row, "subjects_json": None if raw is None else raw.decode()}
+        for row, raw in iter_activities(lines, job_ids)
+    ]
+    return pl.DataFrame(rows, schema=C.ACTIVITIES, orient="row").with_columns(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("activity_seq")
+    )
+
+
+def iter_activities(
+    lines: Iterable[bytes], job_ids: Collection[str] | None = None
+) -> Iterator[tuple[dict, bytes | None]]:
+    """(activity row, raw subjects array) per valid activity of a selling job, and
+    (quarantine row, None) per malformed line, job or activity, in file order."""
     wanted = set(job_ids) if job_ids is not None else None
-    rows: list[dict] = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
             head = _identity.decode(line)
         except msgspec.ValidationError:
-            rows.append(_activity_quarantine(_quarantine_row(detail="not a JSON object")))
+            yield _activity_quarantine(detail="not a JSON object"), None
             continue
         except msgspec.DecodeError as error:
             raise ExportUnreadable(f"portal export line {number}: not JSON ({error})") from None
-        if head.status != SELLING_STATUS:
+        if head.status != SELLING_STATUS or (wanted is not None and head.id not in wanted):
             continue
-        if wanted is not None and head.id not in wanted:
-            continue
-        rows.extend(_job_rows(line, head))
-    return pl.DataFrame(rows, schema=C.ACTIVITIES, orient="row").with_columns(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("activity_seq")
-    )
+        yield from _job_activities(line, head)
 
 
-def _job_rows(line: bytes, head: Identity) -> list[dict]:
+def _job_activities(line: bytes, head: Identity) -> Iterator[tuple[dict, bytes | None]]:
     try:
         job = _job.decode(line)
     except msgspec.ValidationError:
-        return [
-            _activity_quarantine(
-                _quarantine_row(
-                    organization_id=_text(head.organization_id),
-                    job_id=_text(head.id),
-                    detail="malformed job",
-                )
-            )
-        ]
-    rows = []
+        yield _activity_quarantine(
+            organization_id=_text(head.organization_id), job_id=_text(head.id), detail="malformed job"
+        ), None
+        return
     for raw in job.activities:
         try:
             activity = _activity.decode(raw)
-            if not bytes(activity.subjects).startswith(b"["):
+            subjects = bytes(activity.subjects)
+            if not subjects.startswith(b"["):
                 raise msgspec.ValidationError("subjects is not an array")
         except msgspec.ValidationError:
-            rows.append(
-                _activity_quarantine(
-                    _quarantine_row(
-                        organization_id=job.organization_id,
-                        job_id=job.id,
-                        activity_id=_identity_id(raw),
-                        detail="malformed activity",
-                    )
-                )
-            )
+            yield _activity_quarantine(
+                organization_id=job.organization_id,
+                job_id=job.id,
+                activity_id=_identity_id(raw),
+                detail="malformed activity",
+            ), None
             continue
-        rows.append(
-            {
-                "organization_id": job.organization_id,
-                "job_id": job.id,
-                "job_name": job.name,
-                "activity_id": activity.id,
-                "activity_name": activity.name,
-                "activity_group_name": activity.group_name,
-                "subjects_json": bytes(activity.subjects).decode(),
-                "reason": None,
-                "detail": None,
-            }
-        )
-    return rows
+        yield {
+            "organization_id": job.organization_id,
+            "job_id": job.id,
+            "job_name": job.name,
+            "activity_id": activity.id,
+            "activity_name": activity.name,
+            "activity_group_name": activity.group_name,
+            "reason": None,
+            "detail": None,
+        }, subjects
 
 
-def decode_subjects(activities: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(records, quarantine): one row per valid subject record in the order seen
-    (schema `RECORDS`), and one exclusion row per malformed subject."""
+def quarantine_of_activities(activities: pl.DataFrame) -> pl.DataFrame:
+    """The exclusion rows of the lines, jobs and activities stage one quarantined."""
+    return activities.filter(pl.col("reason").is_not_null()).select(
+        "organization_id",
+        pl.lit("").alias("segment"),
+        "job_id",
+        "activity_id",
+        pl.lit("").alias("subject_id"),
+        "reason",
+        "detail",
+    )
+
+
+# --- stage two: subjects -----------------------------------------------------------
+
+
+def decode_subjects(activities: pl.DataFrame) -> Subjects:
+    """Stage two over stage one's frame; `activity_index` in the output refers to
+    `activity_seq` there."""
     valid = activities.filter(pl.col("reason").is_null()).sort("activity_seq")
-    quarantine: list[dict] = []
-    frames: list[pl.DataFrame] = []
-    batch: list[bytes] = []
-    batch_bytes = 0
-    for index, row in enumerate(
-        valid.select("organization_id", "job_id", "activity_id", "subjects_json").iter_rows()
-    ):
-        organization_id, job_id, activity_id, subjects_json = row
-        raw = subjects_json.encode()
+    batcher = _SubjectBatcher()
+    for seq, org, job, activity, subjects in valid.select(
+        "activity_seq", "organization_id", "job_id", "activity_id", "subjects_json"
+    ).iter_rows():
+        batcher.add(seq, org, job, activity, subjects.encode())
+    return batcher.finish()
+
+
+def decode_export(
+    lines: Iterable[bytes], job_ids: Collection[str] | None = None
+) -> tuple[pl.DataFrame, Subjects]:
+    """Both stages as one stream: (activities without their raw subjects, Subjects)."""
+    rows: list[dict] = []
+    batcher = _SubjectBatcher()
+    for row, raw in iter_activities(lines, job_ids):
+        if raw is not None:
+            batcher.add(len(rows), row["organization_id"], row["job_id"], row["activity_id"], raw)
+        rows.append({**row, "subjects_json": None})
+    activities = pl.DataFrame(rows, schema=C.ACTIVITIES, orient="row").with_columns(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("activity_seq")
+    )
+    return activities, batcher.finish()
+
+
+class _SubjectBatcher:
+    """Validates subject arrays one activity at a time and flattens the valid
+    records a batch at a time."""
+
+    def __init__(self) -> None:
+        self.quarantine: list[dict] = []
+        self.records: list[pl.DataFrame] = []
+        self.candidates: list[pl.DataFrame] = []
+        self.batch: list[bytes] = []
+        self.batch_bytes = 0
+        self.longest = 0
+        self.seen = 0
+        self.context: dict[int, tuple[str, str, str]] = {}
+
+    def add(self, activity_index: int, org: str, job: str, activity: str, raw: bytes) -> None:
+        self.context[activity_index] = (org, job, activity)
         try:
             _subjects.decode(raw)
         except msgspec.ValidationError:
-            raw = _keep_valid_subjects(raw, organization_id, job_id, activity_id, quarantine)
-        batch.append(b'{"activity_index":%d,"subjects":%s}' % (index, raw))
-        batch_bytes += len(raw)
-        if batch_bytes >= _BATCH_BYTES:
-            frames.append(_read_batch(batch))
-            batch, batch_bytes = [], 0
-    if batch or not frames:
-        frames.append(_read_batch(batch))
-    subjects = pl.concat(frames)
-    context = valid.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("activity_index"),
-        "organization_id",
-        "job_id",
-        "job_name",
-        "activity_id",
-        "activity_name",
-        "activity_group_name",
-    )
-    records = (
-        subjects.join(context, on="activity_index", how="left", maintain_order="left")
-        .with_row_index("seq")
-        .select(C.RECORDS.keys())
-    )
-    return records, pl.DataFrame(quarantine, schema=C.EXCLUSIONS, orient="row")
+            raw = self._keep_valid(raw, org, job, activity)
+        line = b'{"activity_index":%d,"subjects":%s}' % (activity_index, raw)
+        self.batch.append(line)
+        self.batch_bytes += len(line)
+        self.longest = max(self.longest, len(line))
+        if self.batch_bytes >= _BATCH_BYTES:
+            self._flush()
+
+    def finish(self) -> Subjects:
+        self._flush()
+        return Subjects(
+            records=pl.concat(self.records) if self.records else _empty_records(),
+            candidates=pl.concat(self.candidates) if self.candidates else _empty_candidates(),
+            quarantine=pl.DataFrame(self.quarantine, schema=C.EXCLUSIONS, orient="row"),
+        )
+
+    def _keep_valid(self, raw: bytes, org: str, job: str, activity: str) -> bytes:
+        """The array of the valid subjects only; a quarantine row for each other item."""
+        kept = []
+        for item in _raw_items.decode(raw):
+            try:
+                _subject.decode(item)
+            except msgspec.ValidationError:
+                self._quarantine(org, job, activity, _identity_id(item))
+                continue
+            kept.append(bytes(item))
+        return b"[" + b",".join(kept) + b"]"
+
+    def _quarantine(self, org: str, job: str, activity: str, subject_id: str) -> None:
+        self.quarantine.append(
+            {
+                "organization_id": org,
+                "segment": "",
+                "job_id": job,
+                "activity_id": activity,
+                "subject_id": subject_id,
+                "reason": "invalid_record",
+                "detail": "malformed subject",
+            }
+        )
+
+    def _flush(self) -> None:
+        if not self.batch:
+            return
+        table = pa_json.read_json(
+            io.BytesIO(b"\n".join(self.batch)),
+            read_options=pa_json.ReadOptions(block_size=max(1 << 20, 2 * self.longest)),
+            parse_options=pa_json.ParseOptions(
+                explicit_schema=_BATCH_SCHEMA, unexpected_field_behavior="ignore"
+            ),
+        )
+        subjects = (
+            pl.from_arrow(table)
+            .explode("subjects")
+            .filter(pl.col("subjects").is_not_null())
+            .with_row_index("seq", offset=self.seen)
+            .unnest("subjects")
+        )
+        self.seen += subjects.height
+        timely = subjects.select(_timestamps_valid()).to_series()
+        for activity_index, subject_id in subjects.filter(~timely).select("activity_index", "id").iter_rows():
+            self._quarantine(*self.context[activity_index], subject_id)
+        subjects = subjects.filter(timely)
+        self.records.append(_lean_records(subjects))
+        self.candidates.append(_ranked_candidates(subjects))
+        self.batch, self.batch_bytes, self.longest = [], 0, 0
 
 
-def _keep_valid_subjects(
-    raw: bytes, organization_id: str, job_id: str, activity_id: str, quarantine: list[dict]
-) -> bytes:
-    """The array of the valid subjects only; a quarantine row for each other item."""
-    kept = []
-    for item in _raw_items.decode(raw):
-        try:
-            _subject.decode(item)
-        except msgspec.ValidationError:
-            quarantine.append(
-                _quarantine_row(
-                    organization_id=organization_id,
-                    job_id=job_id,
-                    activity_id=activity_id,
-                    subject_id=_identity_id(item),
-                    detail="malformed subject",
-                )
-            )
-            continue
-        kept.append(bytes(item))
-    return b"[" + b",".join(kept) + b"]"
+def _timestamps_valid() -> pl.Expr:
+    """Whether every timestamp of a record is RFC 3339 as the contract reads it."""
 
+    def valid(text: pl.Expr) -> pl.Expr:
+        return text.is_null() | text.str.contains(TIMESTAMP_PATTERN_POLARS)
 
-def _read_batch(batch: list[bytes]) -> pl.DataFrame:
-    frame = pl.read_ndjson(io.BytesIO(b"\n".join(batch)), schema=_BATCH_SCHEMA)
+    def all_valid(items: str, field: str) -> pl.Expr:
+        return pl.col(items).list.eval(valid(pl.element().struct.field(field))).list.all().fill_null(True)
+
     return (
-        frame.explode("subjects")
-        .filter(pl.col("subjects").is_not_null())
-        .unnest("subjects")
-        .rename({"id": "subject_id", "group_name": "subject_group_name"})
+        valid(pl.col("updated_at"))
+        & valid(pl.col("user").struct.field("sms_consent_at"))
+        & all_valid("deliveries", "created_at")
+        & all_valid("deliveries", "sms_consent_at")
+        & all_valid("orders", "created_at")
     )
+
+
+def _lean_records(subjects: pl.DataFrame) -> pl.DataFrame:
+    bought = (
+        pl.col("orders")
+        .list.eval(pl.element().struct.field("status").is_in(BUYING_ORDER_STATUSES))
+        .list.any()
+        .fill_null(False)
+    )
+    return subjects.select(
+        "seq",
+        "activity_index",
+        pl.col("id").alias("subject_id"),
+        "first_name",
+        "last_name",
+        pl.col("group_name").alias("subject_group_name"),
+        "access_key",
+        instant(pl.col("updated_at")).alias("updated_at"),
+        bought.alias("bought"),
+    )
+
+
+def _ranked_candidates(subjects: pl.DataFrame) -> pl.DataFrame:
+    """Rule 5's candidates in priority order: the user contact (rank 0), then the
+    deliveries newest first, undated ones last, ties by delivery id (code point,
+    missing ids last), then as listed."""
+    contact = [name for name, _ in _CONTACT]
+    users = subjects.filter(pl.col("user").is_not_null()).select(
+        "seq",
+        pl.lit("user").alias("contact_source"),
+        pl.lit(0, dtype=pl.UInt32).alias("rank"),
+        *(pl.col("user").struct.field(name) for name in contact),
+    )
+    deliveries = (
+        subjects.select("seq", "deliveries")
+        .explode("deliveries")
+        .filter(pl.col("deliveries").is_not_null())
+        .with_columns(position=pl.int_range(pl.len(), dtype=pl.UInt32).over("seq"))
+        .unnest("deliveries")
+        .with_columns(created=instant(pl.col("created_at")))
+        .sort(["seq", "created", "id", "position"], descending=[False, True, False, False], nulls_last=True)
+        .select(
+            "seq",
+            pl.lit("delivery").alias("contact_source"),
+            pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("seq").alias("rank"),
+            *contact,
+        )
+    )
+    return pl.concat([users, deliveries]).sort("seq", "rank")
+
+
+def _empty_records() -> pl.DataFrame:
+    return _lean_records(_empty_subjects())
+
+
+def _empty_candidates() -> pl.DataFrame:
+    return _ranked_candidates(_empty_subjects())
+
+
+def _empty_subjects() -> pl.DataFrame:
+    table = _BATCH_SCHEMA.empty_table()
+    return pl.from_arrow(table).explode("subjects").with_row_index("seq").unnest("subjects")
 
 
 def _identity_id(raw: msgspec.Raw) -> str:
@@ -219,44 +372,16 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
 
 
-def quarantine_of_activities(activities: pl.DataFrame) -> pl.DataFrame:
-    """The exclusion rows of the lines, jobs and activities that stage one quarantined."""
-    return activities.filter(pl.col("reason").is_not_null()).select(
-        "organization_id",
-        pl.lit("").alias("segment"),
-        "job_id",
-        "activity_id",
-        pl.lit("").alias("subject_id"),
-        "reason",
-        "detail",
-    )
-
-
-def _activity_quarantine(row: dict) -> dict:
-    """A quarantine row in the shape of the activities frame."""
-    return {
-        "organization_id": row["organization_id"],
-        "job_id": row["job_id"],
-        "job_name": None,
-        "activity_id": row["activity_id"],
-        "activity_name": None,
-        "activity_group_name": None,
-        "subjects_json": None,
-        "reason": row["reason"],
-        "detail": row["detail"],
-    }
-
-
-def _quarantine_row(
-    *, organization_id: str = "", job_id: str = "", activity_id: str = "",
-    subject_id: str = "", detail: str,
+def _activity_quarantine(
+    *, organization_id: str = "", job_id: str = "", activity_id: str = "", detail: str
 ) -> dict:
     return {
         "organization_id": organization_id,
-        "segment": "",
         "job_id": job_id,
+        "job_name": None,
         "activity_id": activity_id,
-        "subject_id": subject_id,
+        "activity_name": None,
+        "activity_group_name": None,
         "reason": "invalid_record",
         "detail": detail,
     }

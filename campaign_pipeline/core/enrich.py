@@ -5,34 +5,37 @@ contact, or with the reason it is excluded (`reason` set). Nothing here loops
 over rows; phones are parsed once per distinct string by `phones.parse_phones`.
 """
 
-from dataclasses import dataclass
-
 import polars as pl
 
 from campaign_pipeline.core import columns as C
 from campaign_pipeline.core.masking import mask_phone_expr
 from campaign_pipeline.core.phones import parse_phones
-from campaign_pipeline.core.portal_records import BUYING_ORDER_STATUSES
+from campaign_pipeline.core.decode import Subjects
 from campaign_pipeline.core.settings import BuildSettings
+from campaign_pipeline.core.timestamps import instant
 
-_RFC3339 = "%Y-%m-%dT%H:%M:%S%.f%#z"
 _CONSENT_AT = "%Y-%m-%dT%H:%M:%SZ"
-_CONTACT_FIELDS = ("phone", "sms_consent", "sms_consent_at", "locale")
 
 
-def instant(text: pl.Expr) -> pl.Expr:
-    """Validated RFC 3339 text as a UTC instant, so that equal instants written
-    in different offsets compare equal. Digits past nanoseconds are cut."""
-    return text.str.replace(r"(\.\d{9})\d+", "${1}").str.to_datetime(
-        _RFC3339, time_unit="ns", time_zone="UTC"
+def with_activity(records: pl.DataFrame, activities: pl.DataFrame) -> pl.DataFrame:
+    """Records with their organization, job and activity (from stage one)."""
+    context = activities.filter(pl.col("reason").is_null()).select(
+        pl.col("activity_seq").alias("activity_index"),
+        "organization_id",
+        "job_id",
+        "job_name",
+        "activity_id",
+        "activity_name",
+        "activity_group_name",
     )
+    return records.join(context, on="activity_index", how="left", maintain_order="left")
 
 
 def latest_records(records: pl.DataFrame) -> pl.DataFrame:
     """Rule 2: one record per (activity_id, subject_id), the latest `updated_at`
     winning, ties going to the one seen first."""
     winners = (
-        records.select("seq", "activity_id", "subject_id", instant(pl.col("updated_at")))
+        records.select("seq", "activity_id", "subject_id", "updated_at")
         .sort(
             ["activity_id", "subject_id", "updated_at", "seq"],
             descending=[False, False, True, False],
@@ -45,50 +48,12 @@ def latest_records(records: pl.DataFrame) -> pl.DataFrame:
 
 def with_segment(records: pl.DataFrame) -> pl.DataFrame:
     """Rule 3: a buyer in a job when any of the person's records in that job has
-    a paid, shipped or delivered order; decided before any filter."""
-    bought = (
-        pl.col("orders")
-        .list.eval(pl.element().struct.field("status").is_in(BUYING_ORDER_STATUSES))
-        .list.any()
-        .fill_null(False)
-    )
+    a paid, shipped or delivered order (`bought`); decided before any filter."""
     return records.with_columns(
-        segment=pl.when(bought.any().over("job_id", "subject_id"))
+        segment=pl.when(pl.col("bought").any().over("job_id", "subject_id"))
         .then(pl.lit("buyer"))
         .otherwise(pl.lit("non_buyer"))
     )
-
-
-def contact_candidates(records: pl.DataFrame) -> pl.DataFrame:
-    """Rule 5's candidates in priority order: the user contact (rank 0), then the
-    deliveries newest first, undated ones last, ties by delivery id (code point,
-    missing ids last), then as listed."""
-    users = records.filter(pl.col("user").is_not_null()).select(
-        "seq",
-        pl.lit("user").alias("contact_source"),
-        pl.lit(0, dtype=pl.UInt32).alias("rank"),
-        *(pl.col("user").struct.field(name) for name in _CONTACT_FIELDS),
-    )
-    deliveries = (
-        records.select("seq", "deliveries")
-        .explode("deliveries")
-        .filter(pl.col("deliveries").is_not_null())
-        .with_columns(position=pl.int_range(pl.len(), dtype=pl.UInt32).over("seq"))
-        .unnest("deliveries")
-        .with_columns(created=instant(pl.col("created_at")))
-        .sort(
-            ["seq", "created", "id", "position"],
-            descending=[False, True, False, False],
-            nulls_last=True,
-        )
-        .select(
-            "seq",
-            pl.lit("delivery").alias("contact_source"),
-            (pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("seq")).alias("rank"),
-            *_CONTACT_FIELDS,
-        )
-    )
-    return pl.concat([users, deliveries]).sort("seq", "rank")
 
 
 def filter_detail(records: pl.DataFrame, candidates: pl.DataFrame, settings: BuildSettings) -> pl.Expr:
@@ -115,36 +80,43 @@ def filter_detail(records: pl.DataFrame, candidates: pl.DataFrame, settings: Bui
 def judge_candidates(
     candidates: pl.DataFrame, settings: BuildSettings, suppressed: pl.Series
 ) -> pl.DataFrame:
-    """Rule 5 per record: the first qualifying candidate, and what the others lacked."""
+    """Rule 5 per record: the first qualifying candidate, and what the others
+    lacked. `candidates` come sorted by (seq, rank), so "first" is by priority."""
     if settings.contact_sources is not None:
         candidates = candidates.filter(pl.col("contact_source").is_in(settings.contact_sources))
     phones = parse_phones(candidates.get_column("phone"), settings.region)
+    judged = candidates.join(phones, left_on="phone", right_on="raw", how="left", maintain_order="left")
     sms_capable = pl.col("sms_capable").fill_null(False)
     consented = sms_capable & (pl.col("sms_consent") == True).fill_null(False)  # noqa: E712 (JSON true only)
     qualifies = consented & ~pl.col("e164").is_in(suppressed.implode()).fill_null(False)
-    judged = candidates.join(phones, left_on="phone", right_on="raw", how="left", maintain_order="left")
-    return judged.group_by("seq", maintain_order=True).agg(
-        chosen_rank=pl.col("rank").filter(qualifies).first(),
-        any_sms_capable=sms_capable.any(),
-        first_sms_capable=pl.col("e164").filter(sms_capable).first(),
-        first_consented=pl.col("e164").filter(consented).first(),
-        phone=pl.col("e164").filter(qualifies).first(),
-        region=pl.col("region").filter(qualifies).first(),
-        contact_source=pl.col("contact_source").filter(qualifies).first(),
-        chosen_consent_at=pl.col("sms_consent_at").filter(qualifies).first(),
-        locale=pl.col("locale").filter(qualifies).first(),
+
+    def first(condition: pl.Expr, **columns: pl.Expr) -> pl.DataFrame:
+        return judged.filter(condition).unique("seq", keep="first", maintain_order=True).select("seq", **columns)
+
+    chosen = first(
+        qualifies,
+        phone=pl.col("e164"),
+        region=pl.col("region"),
+        contact_source=pl.col("contact_source"),
+        chosen_consent_at=pl.col("sms_consent_at"),
+        locale=pl.col("locale"),
+    )
+    return (
+        chosen.join(first(sms_capable, first_sms_capable=pl.col("e164")), on="seq", how="full", coalesce=True)
+        .join(first(consented, first_consented=pl.col("e164")), on="seq", how="full", coalesce=True)
+        .with_columns(any_sms_capable=pl.col("first_sms_capable").is_not_null())
     )
 
 
 def enrich_subjects(
-    records: pl.DataFrame, settings: BuildSettings, suppressed: pl.Series
+    activities: pl.DataFrame, subjects: Subjects, settings: BuildSettings, suppressed: pl.Series
 ) -> pl.DataFrame:
     """Rules 2-5 over valid records: one row per surviving record of the selected
-    segments (schema `ENRICHED`), its contact chosen or its reason given."""
-    records = with_segment(latest_records(records)).filter(
+    segments (layout `ENRICHED`), its contact chosen or its reason given."""
+    records = with_segment(latest_records(with_activity(subjects.records, activities))).filter(
         pl.col("segment").is_in(settings.segments)
     )
-    candidates = contact_candidates(records)
+    candidates = subjects.candidates.join(records.select("seq"), on="seq", how="semi", maintain_order="left")
     filtered = filter_detail(records, candidates, settings)
     judged = judge_candidates(candidates, settings, suppressed)
     chosen = pl.col("phone").is_not_null()

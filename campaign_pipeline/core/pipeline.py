@@ -8,19 +8,22 @@ import polars as pl
 
 from campaign_pipeline.core import columns as C
 from campaign_pipeline.core.dataset import PRIMARY_ORDER, campaign_dataset, exclusions
-from campaign_pipeline.core.decode import decode_activities, decode_subjects, quarantine_of_activities
+from campaign_pipeline.core.decode import Subjects, decode_export, decode_subjects, quarantine_of_activities
 from campaign_pipeline.core.enrich import enrich_subjects
 from campaign_pipeline.core.settings import BuildSettings
 
 
 def enriched_with_quarantine(
-    activities: pl.DataFrame, settings: BuildSettings, suppressed: pl.Series
+    activities: pl.DataFrame, settings: BuildSettings, suppressed: pl.Series,
+    subjects: Subjects | None = None,
 ) -> pl.DataFrame:
     """Stage two: every subject record under the valid activities, enriched or
-    excluded, plus the quarantine rows of stage one, all in the `ENRICHED` layout."""
-    records, subject_quarantine = decode_subjects(activities)
-    enriched = enrich_subjects(records, settings, suppressed)
-    quarantine = pl.concat([quarantine_of_activities(activities), subject_quarantine])
+    excluded, plus the quarantine rows of both stages, in the `ENRICHED` layout.
+    `subjects` is decoded from `activities` unless already given (the stream)."""
+    if subjects is None:
+        subjects = decode_subjects(activities)
+    enriched = enrich_subjects(activities, subjects, settings, suppressed)
+    quarantine = pl.concat([quarantine_of_activities(activities), subjects.quarantine])
     return pl.concat([quarantine, enriched], how="diagonal").select(C.ENRICHED.keys())
 
 
@@ -59,8 +62,8 @@ class BuildResult:
 def build(
     lines: Iterable[bytes], settings: BuildSettings, suppressed: pl.Series
 ) -> BuildResult:
-    activities = decode_activities(lines, settings.job_ids)
-    enriched = enriched_with_quarantine(activities, settings, suppressed)
+    activities, subjects = decode_export(lines, settings.job_ids)
+    enriched = enriched_with_quarantine(activities, settings, suppressed, subjects)
     return finish(enriched, settings)
 
 

@@ -7,6 +7,18 @@ from pathlib import Path
 from campaign_pipeline.core.errors import ExportUnreadable
 
 GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 8 * 1024 * 1024
+
+
+def _lines(stream) -> Iterator[bytes]:
+    # Reading big chunks and splitting them is several times faster than
+    # readline() on a gzip stream whose lines are megabytes long.
+    rest = b""
+    while chunk := stream.read(_CHUNK):
+        *complete, rest = (rest + chunk).split(b"\n")
+        yield from complete
+    if rest:
+        yield rest
 
 
 def iter_export_lines(path: str | Path) -> Iterator[bytes]:
@@ -16,8 +28,8 @@ def iter_export_lines(path: str | Path) -> Iterator[bytes]:
         with path.open("rb") as probe:
             compressed = probe.read(2) == GZIP_MAGIC
         opener = gzip.open if compressed else open
-        with opener(path, "rb") as lines:
-            yield from lines
+        with opener(path, "rb") as stream:
+            yield from _lines(stream)
     except FileNotFoundError:
         raise ExportUnreadable(f"portal export {path}: no such file") from None
     except IsADirectoryError:
