@@ -54,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--exclusions", metavar="PATH", help="exclusions CSV file or s3://bucket/key")
     build.add_argument("--concurrency", type=_positive_int, default=16, metavar="N", help="portal requests in flight (default 16)")
     build.add_argument("--dry-run", action="store_true", help="change nothing, write nothing; print a summary")
+    commands.add_parser(
+        "portal-sim",
+        add_help=False,
+        help="serve a portal simulator on 127.0.0.1 for demos and tests (portal-sim --help)",
+    )
     return parser
 
 
@@ -69,6 +74,10 @@ def _positive_int(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["portal-sim"]:
+        from campaign_pipeline.portal.simulator import main as simulator
+
+        return simulator(argv[1:])
     debug = "--debug" in argv
     from campaign_pipeline.core.errors import InputError, RunFailed
     from campaign_pipeline.core.logs import JsonLog

@@ -2,7 +2,8 @@
 
 The embedded default needs nothing: the bundled sample export, a local output
 folder. The environment points it elsewhere:
-- PORTAL_EXPORT: a portal export file to read instead of the sample;
+- PORTAL_URL (+ PORTAL_TOKEN, PORTAL_CONCURRENCY): read the live portal;
+- PORTAL_EXPORT: otherwise, a portal export file to read instead of the sample;
 - CAMPAIGN_OUTPUT_URI: the output root (default ./output);
 - CAMPAIGN_DATASET_FORMAT: csv (default), json or parquet;
 - CAMPAIGN_SUPPRESS: suppression files, separated by the OS path separator.
@@ -11,20 +12,35 @@ folder. The environment points it elsewhere:
 import os
 from collections.abc import Mapping
 
-from dagster import Definitions, in_process_executor
+from dagster import Definitions, EnvVar, in_process_executor
 
 from campaign_pipeline.campaign import assets
-from campaign_pipeline.campaign.resources import CampaignSettings, PortalExportSource
+from campaign_pipeline.campaign.resources import (
+    CampaignSettings,
+    PortalApiSource,
+    PortalExportSource,
+    PortalSource,
+)
 from campaign_pipeline.campaign.schedules import campaign_job, daily_campaign_schedule
 from campaign_pipeline.io_managers import PolarsFileIOManagerFactory
 from campaign_pipeline.sample import SAMPLE_EXPORT
+
+
+def _portal(env: Mapping[str, str]) -> PortalSource:
+    if env.get("PORTAL_URL"):
+        return PortalApiSource(
+            base_url=env["PORTAL_URL"],
+            token=EnvVar("PORTAL_TOKEN"),
+            concurrency=int(env.get("PORTAL_CONCURRENCY", "16")),
+        )
+    return PortalExportSource(path=env.get("PORTAL_EXPORT") or str(SAMPLE_EXPORT))
 
 
 def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
     """The resources of this deployment, as its environment chooses them."""
     suppress = env.get("CAMPAIGN_SUPPRESS", "")
     return {
-        "portal": PortalExportSource(path=env.get("PORTAL_EXPORT") or str(SAMPLE_EXPORT)),
+        "portal": _portal(env),
         "campaign": CampaignSettings(suppress_files=[p for p in suppress.split(os.pathsep) if p]),
         "io_manager": PolarsFileIOManagerFactory(
             base_uri=env.get("CAMPAIGN_OUTPUT_URI") or os.path.abspath("output"),

@@ -4,6 +4,7 @@ The I/O around the core: the source (an export file or the live portal),
 suppression files and the output files. The rules themselves are all in core.
 """
 
+import os
 import sys
 from dataclasses import dataclass
 
@@ -31,8 +32,9 @@ class BuildRequest:
 def run_build(request: BuildRequest, log: JsonLog) -> dict:
     """Runs one build; returns the dry-run summary (also for a real run)."""
     from campaign_pipeline.core import formats
+    from campaign_pipeline.core.access_keys import apply_access_keys, subjects_needing_keys
     from campaign_pipeline.core.phones import check_region
-    from campaign_pipeline.core.pipeline import build
+    from campaign_pipeline.core.pipeline import enrich_export, finish
     from campaign_pipeline.core.settings import BuildSettings
     from campaign_pipeline.sources.suppression_file import load_suppressions
 
@@ -51,8 +53,20 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
     with log.timed("suppressions_loaded") as counters:
         suppressed = load_suppressions(request.suppress, region)
         counters["numbers"] = suppressed.len()
+    portal = _live_portal(request)
+    with log.timed("source_read", source=_source_kind(request)) as counters:
+        lines = portal.fetch_lines(settings.job_ids, counters) if portal else _export_lines(request)
+    with log.timed("subjects_enriched") as counters:
+        enriched = enrich_export(lines, settings, suppressed)
+        counters["records"] = enriched.height
+    if portal and not request.dry_run:
+        with log.timed("access_keys_generated") as counters:
+            needed = subjects_needing_keys(enriched)
+            keys, failures = portal.access_keys(needed, counters)
+            enriched = apply_access_keys(enriched, keys, failures)
+            counters.update(asked=len(needed), failed=len(failures))
     with log.timed("dataset_built") as counters:
-        result = build(_source_lines(request), settings, suppressed)
+        result = finish(enriched, settings)
         summary = result.summary()
         counters.update(summary)
     if request.dry_run:
@@ -75,14 +89,24 @@ def _source_kind(request: BuildRequest) -> str:
     return "export" if request.jobs_file else "portal"
 
 
-def _source_lines(request: BuildRequest):
+def _export_lines(request: BuildRequest):
     from campaign_pipeline.sources.export_file import iter_export_lines
 
+    return iter_export_lines(request.jobs_file)
+
+
+def _live_portal(request: BuildRequest):
+    """The live portal, or None when the build reads an export file."""
+    from campaign_pipeline.sources.portal import LivePortal
+
     if request.jobs_file:
-        return iter_export_lines(request.jobs_file)
+        return None
     if not request.jobs_url:
         raise InputError("no portal: give --jobs FILE or --jobs-url URL (or set PORTAL_URL)")
-    raise InputError("reading the live portal is not available yet: use --jobs FILE")
+    token = os.environ.get("PORTAL_TOKEN")
+    if not token:
+        raise InputError("PORTAL_TOKEN is not set: the portal token comes from the environment, never a flag")
+    return LivePortal(request.jobs_url, token, concurrency=request.concurrency)
 
 
 def _write(files: dict[str, bytes]) -> None:

@@ -9,6 +9,7 @@ schema where it is written; the rules themselves are all in core.
 
 import time
 import warnings
+from datetime import UTC, datetime
 
 import polars as pl
 from dagster import (
@@ -18,6 +19,7 @@ from dagster import (
     AssetIn,
     AssetKey,
     AssetOut,
+    Failure,
     MetadataValue,
     Output,
     PreviewWarning,
@@ -31,6 +33,7 @@ from campaign_pipeline.campaign.resources import CampaignSettings, PortalSource
 from campaign_pipeline.contracts import schemas
 from campaign_pipeline.core import columns as C
 from campaign_pipeline.core import invariants
+from campaign_pipeline.core.access_keys import apply_access_keys, subjects_needing_keys
 from campaign_pipeline.core.dataset import campaign_dataset, exclusions as exclusion_rows
 from campaign_pipeline.core.decode import decode_activities
 from campaign_pipeline.core.logs import JsonLog
@@ -81,6 +84,13 @@ def _preview(frame: pl.DataFrame, rows: int = 5) -> MetadataValue:
 def portal_snapshot(
     context: AssetExecutionContext, portal: PortalSource, campaign: CampaignSettings
 ) -> pl.DataFrame:
+    today = datetime.now(UTC).date().isoformat()
+    if portal.is_live() and context.partition_key != today:
+        raise Failure(
+            f"refusing to snapshot the live portal for {context.partition_key}: it shows today's "
+            f"data ({today}), not that day's. Materialize {today}, or rebuild later assets of "
+            f"{context.partition_key} from its stored snapshot."
+        )
     started = time.perf_counter()
     lines = [
         line.decode("utf-8", errors="replace").rstrip("\r\n")
@@ -120,16 +130,22 @@ def activities(
 @asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
-    description="Every subject record: deduplicated (rule 2), segmented (3), filtered (4) "
-    "and given its contact (5), or the reason it is excluded.",
+    description="Every subject record: deduplicated (rule 2), segmented (3), filtered (4), "
+    "given its contact (5) and access key (6), or the reason it is excluded.",
 )
 def enriched_subjects(
-    context: AssetExecutionContext, activities: pl.DataFrame, campaign: CampaignSettings
+    context: AssetExecutionContext,
+    activities: pl.DataFrame,
+    campaign: CampaignSettings,
+    portal: PortalSource,
 ) -> pl.DataFrame:
     started = time.perf_counter()
     result = enriched_with_quarantine(
         activities, campaign.build_settings(), campaign.suppressed_numbers()
     )
+    answers = portal.access_keys(subjects_needing_keys(result))
+    if answers is not None:
+        result = apply_access_keys(result, *answers)
     schemas.EnrichedSubjects.validate(result, lazy=True)
     _report(
         context,

@@ -59,12 +59,15 @@ class BuildResult:
         }
 
 
-def build(
-    lines: Iterable[bytes], settings: BuildSettings, suppressed: pl.Series
-) -> BuildResult:
+def enrich_export(lines: Iterable[bytes], settings: BuildSettings, suppressed: pl.Series) -> pl.DataFrame:
+    """Both stages over a stream of export lines, without holding their raw JSON."""
     activities, subjects = decode_export(lines, settings.job_ids)
-    enriched = enriched_with_quarantine(activities, settings, suppressed, subjects)
-    return finish(enriched, settings)
+    return enriched_with_quarantine(activities, settings, suppressed, subjects)
+
+
+def build(lines: Iterable[bytes], settings: BuildSettings, suppressed: pl.Series) -> BuildResult:
+    """The whole offline build (no access keys are generated from an export)."""
+    return finish(enrich_export(lines, settings, suppressed), settings)
 
 
 def finish(enriched: pl.DataFrame, settings: BuildSettings) -> BuildResult:
