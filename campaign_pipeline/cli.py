@@ -53,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--json", action="store_true", help="write the dataset as JSON instead of CSV")
     build.add_argument("--exclusions", metavar="PATH", help="exclusions CSV file or s3://bucket/key")
     build.add_argument("--concurrency", type=_positive_int, default=16, metavar="N", help="portal requests in flight (default 16)")
+    build.add_argument(
+        "--rate-limit", type=float, default=None, metavar="RPS",
+        help="at most this many portal requests per second (default: no limit)",
+    )
     build.add_argument("--dry-run", action="store_true", help="change nothing, write nothing; print a summary")
     commands.add_parser(
         "portal-sim",
@@ -117,6 +121,7 @@ def _build(args: argparse.Namespace, log) -> int:
         dataset_format="json" if args.json else "csv",
         exclusions=args.exclusions,
         concurrency=args.concurrency,
+        requests_per_second=args.rate_limit,
         dry_run=args.dry_run,
     )
     summary = run_build(request, log)

@@ -2,7 +2,7 @@
 
 The embedded default needs nothing: the bundled sample export, a local output
 folder. The environment points it elsewhere:
-- PORTAL_URL (+ PORTAL_TOKEN, PORTAL_CONCURRENCY): read the live portal;
+- PORTAL_URL (+ PORTAL_TOKEN, PORTAL_CONCURRENCY, PORTAL_RATE_LIMIT): read the live portal;
 - PORTAL_EXPORT: otherwise, a portal export file to read instead of the sample;
 - CAMPAIGN_OUTPUT_URI: the output root (default ./output);
 - CAMPAIGN_DATASET_FORMAT: csv (default), json or parquet;
@@ -32,6 +32,7 @@ def _portal(env: Mapping[str, str]) -> PortalSource:
             base_url=env["PORTAL_URL"],
             token=EnvVar("PORTAL_TOKEN"),
             concurrency=int(env.get("PORTAL_CONCURRENCY", "16")),
+            requests_per_second=float(env["PORTAL_RATE_LIMIT"]) if env.get("PORTAL_RATE_LIMIT") else None,
         )
     return PortalExportSource(path=env.get("PORTAL_EXPORT") or str(SAMPLE_EXPORT))
 

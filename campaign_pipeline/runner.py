@@ -26,6 +26,7 @@ class BuildRequest:
     dataset_format: str = "csv"
     exclusions: str | None = None
     concurrency: int = 16
+    requests_per_second: float | None = None
     dry_run: bool = False
 
 
@@ -106,7 +107,9 @@ def _live_portal(request: BuildRequest):
     token = os.environ.get("PORTAL_TOKEN")
     if not token:
         raise InputError("PORTAL_TOKEN is not set: the portal token comes from the environment, never a flag")
-    return LivePortal(request.jobs_url, token, concurrency=request.concurrency)
+    return LivePortal(
+        request.jobs_url, token, concurrency=request.concurrency, requests_per_second=request.requests_per_second
+    )
 
 
 def _write(files: dict[str, bytes]) -> None:

@@ -9,11 +9,14 @@ import os
 import tempfile
 from pathlib import Path
 
-from campaign_pipeline.core.errors import RunFailed
+from campaign_pipeline.core.errors import InputError, RunFailed
 
 
 def write_atomically(files: dict[str, bytes]) -> None:
     """Writes each path's bytes; all of them or (on failure) none."""
+    remote = [target for target in files if "://" in target]
+    if remote:
+        raise InputError(f"cannot write {remote[0]}: only local paths are supported so far")
     staged: list[tuple[str, Path]] = []
     try:
         for target, data in files.items():

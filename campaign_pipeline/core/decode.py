@@ -8,11 +8,13 @@ never held at once. A malformed record becomes a quarantine row (reason
 `invalid_record`) and nothing under it is read.
 
 Per-record work is msgspec in C (validation); flattening is pyarrow's JSON reader
-with an explicit schema, fed only records already known to be valid, in batches.
+with an explicit schema, fed only records already known to be valid, in batches
+parsed on a worker thread while the next batch is validated.
 (benchmarks/bench_decoders.py compares it with polars' own reader and others.)
 """
 
 import io
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -195,17 +197,17 @@ def decode_export(
 
 
 class _SubjectBatcher:
-    """Validates subject arrays one activity at a time and flattens the valid
-    records a batch at a time."""
+    """Validates subject arrays one activity at a time (msgspec, this thread) while
+    pyarrow parses the previous batches of valid ones (a worker thread: it
+    releases the GIL), then flattens everything in one pass of polars."""
 
     def __init__(self) -> None:
         self.quarantine: list[dict] = []
-        self.records: list[pl.DataFrame] = []
-        self.candidates: list[pl.DataFrame] = []
+        self.parsing: list[Future] = []
+        self.workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="subjects-json")
         self.batch: list[bytes] = []
         self.batch_bytes = 0
         self.longest = 0
-        self.seen = 0
         self.context: dict[int, tuple[str, str, str]] = {}
 
     def add(self, activity_index: int, org: str, job: str, activity: str, raw: bytes) -> None:
@@ -219,13 +221,28 @@ class _SubjectBatcher:
         self.batch_bytes += len(line)
         self.longest = max(self.longest, len(line))
         if self.batch_bytes >= _BATCH_BYTES:
-            self._flush()
+            self._hand_over()
 
     def finish(self) -> Subjects:
-        self._flush()
+        self._hand_over()
+        try:
+            tables = [future.result() for future in self.parsing]
+        finally:
+            self.workers.shutdown()
+        subjects = (
+            pl.from_arrow(pa.concat_tables(tables) if tables else _BATCH_SCHEMA.empty_table())
+            .explode("subjects")
+            .filter(pl.col("subjects").is_not_null())
+            .with_row_index("seq")
+            .unnest("subjects")
+        )
+        timely = subjects.select(_timestamps_valid()).to_series()
+        for activity_index, subject_id in subjects.filter(~timely).select("activity_index", "id").iter_rows():
+            self._quarantine(*self.context[activity_index], subject_id)
+        subjects = subjects.filter(timely)
         return Subjects(
-            records=pl.concat(self.records) if self.records else _empty_records(),
-            candidates=pl.concat(self.candidates) if self.candidates else _empty_candidates(),
+            records=_lean_records(subjects),
+            candidates=_ranked_candidates(subjects),
             quarantine=pl.DataFrame(self.quarantine, schema=C.EXCLUSIONS, orient="row"),
         )
 
@@ -254,31 +271,19 @@ class _SubjectBatcher:
             }
         )
 
-    def _flush(self) -> None:
-        if not self.batch:
-            return
-        table = pa_json.read_json(
-            io.BytesIO(b"\n".join(self.batch)),
-            read_options=pa_json.ReadOptions(block_size=max(1 << 20, 2 * self.longest)),
-            parse_options=pa_json.ParseOptions(
-                explicit_schema=_BATCH_SCHEMA, unexpected_field_behavior="ignore"
-            ),
-        )
-        subjects = (
-            pl.from_arrow(table)
-            .explode("subjects")
-            .filter(pl.col("subjects").is_not_null())
-            .with_row_index("seq", offset=self.seen)
-            .unnest("subjects")
-        )
-        self.seen += subjects.height
-        timely = subjects.select(_timestamps_valid()).to_series()
-        for activity_index, subject_id in subjects.filter(~timely).select("activity_index", "id").iter_rows():
-            self._quarantine(*self.context[activity_index], subject_id)
-        subjects = subjects.filter(timely)
-        self.records.append(_lean_records(subjects))
-        self.candidates.append(_ranked_candidates(subjects))
-        self.batch, self.batch_bytes, self.longest = [], 0, 0
+    def _hand_over(self) -> None:
+        if self.batch:
+            self.parsing.append(self.workers.submit(_parse_batch, b"\n".join(self.batch), self.longest))
+            self.batch, self.batch_bytes, self.longest = [], 0, 0
+
+
+def _parse_batch(buffer: bytes, longest_line: int) -> pa.Table:
+    return pa_json.read_json(
+        io.BytesIO(buffer),
+        # A block must hold a whole line, and one activity's line can be long.
+        read_options=pa_json.ReadOptions(block_size=max(1 << 20, 2 * longest_line)),
+        parse_options=pa_json.ParseOptions(explicit_schema=_BATCH_SCHEMA, unexpected_field_behavior="ignore"),
+    )
 
 
 def _timestamps_valid() -> pl.Expr:
@@ -346,19 +351,6 @@ def _ranked_candidates(subjects: pl.DataFrame) -> pl.DataFrame:
         )
     )
     return pl.concat([users, deliveries]).sort("seq", "rank")
-
-
-def _empty_records() -> pl.DataFrame:
-    return _lean_records(_empty_subjects())
-
-
-def _empty_candidates() -> pl.DataFrame:
-    return _ranked_candidates(_empty_subjects())
-
-
-def _empty_subjects() -> pl.DataFrame:
-    table = _BATCH_SCHEMA.empty_table()
-    return pl.from_arrow(table).explode("subjects").with_row_index("seq").unnest("subjects")
 
 
 def _identity_id(raw: msgspec.Raw) -> str:
