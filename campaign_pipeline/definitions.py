@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 
 from dagster import Definitions, EnvVar, in_process_executor
+from dagster_aws.s3 import S3Resource
 
 from campaign_pipeline.campaign import assets
 from campaign_pipeline.campaign.resources import (
@@ -22,6 +23,7 @@ from campaign_pipeline.campaign.resources import (
     PortalSource,
 )
 from campaign_pipeline.campaign.schedules import campaign_job, daily_campaign_schedule
+from campaign_pipeline.campaign.sensors import campaign_run_failure_alert
 from campaign_pipeline.io_managers import PolarsFileIOManagerFactory
 from campaign_pipeline.sample import SAMPLE_EXPORT
 
@@ -46,6 +48,7 @@ def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
         "io_manager": PolarsFileIOManagerFactory(
             base_uri=env.get("CAMPAIGN_OUTPUT_URI") or os.path.abspath("output"),
             dataset_format=env.get("CAMPAIGN_DATASET_FORMAT", "csv"),
+            s3=S3Resource(),
         ),
     }
 
@@ -65,6 +68,7 @@ defs = Definitions(
     asset_checks=ASSET_CHECKS,
     jobs=[campaign_job],
     schedules=[daily_campaign_schedule],
+    sensors=[campaign_run_failure_alert],
     resources=resources_from_env(),
     executor=in_process_executor,
 )

@@ -44,7 +44,9 @@ def mask_key(key: str) -> str:
     return key[:2] + "***" if key else ""
 
 
-_PHONE_LIKE = re.compile(r"\+?\d[\d \-().]{6,}\d")
+# A run of digits and phone punctuation standing on its own: not part of an id
+# such as a UUID or `job-2026-11-23`, where digits sit between hyphens and letters.
+_PHONE_LIKE = re.compile(r"(?<![\w-])\+?\d[\d \-().]{5,}\d(?![\w-])")
 _EMAIL_LIKE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
@@ -52,7 +54,15 @@ def scrub(text: str) -> str:
     """Masks anything in free text that looks like a phone number or an email,
     for messages that may quote input (errors, log lines)."""
     text = _EMAIL_LIKE.sub(lambda m: mask_email(m.group()), text)
-    return _PHONE_LIKE.sub(lambda m: mask_phone(re.sub(r"[^\d+]", "", m.group())), text)
+    return _PHONE_LIKE.sub(_mask_if_phone, text)
+
+
+def _mask_if_phone(match: re.Match) -> str:
+    text = match.group()
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):  # a date, e.g. a partition key
+        return text
+    digits = re.sub(r"[^\d+]", "", text)
+    return mask_phone(digits) if sum(c.isdigit() for c in digits) >= 7 else text
 
 
 _NAME_COLUMNS = ("first_name", "last_name")

@@ -21,3 +21,9 @@ def test_previews_mask_every_personal_column():
     row = masked(frame).row(0, named=True)
     assert row == {"phone": "+35840*****67", "first_name": "A***", "last_name": "Ä***",
                    "access_key": "***", "access_keys": "***", "job_id": "job-1"}
+
+
+def test_ids_and_dates_are_not_mistaken_for_phones():
+    text = "run f5456f17-151e-44e9-8218-8c372326061f on 2026-11-23 for job-2026-1123456"
+    assert scrub(text) == text
+    assert scrub("call 040 1234567 now") == "call 0401****67 now"
