@@ -9,6 +9,7 @@ schema where it is written; the rules themselves are all in core.
 
 import time
 import warnings
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import polars as pl
@@ -34,6 +35,7 @@ from campaign_pipeline.contracts import schemas
 from campaign_pipeline.core import columns as C
 from campaign_pipeline.core import invariants
 from campaign_pipeline.core.access_keys import apply_access_keys, subjects_needing_keys
+from campaign_pipeline.core.errors import ExportUnreadable, InputError, RunFailed
 from campaign_pipeline.core.dataset import campaign_dataset, exclusions as exclusion_rows
 from campaign_pipeline.core.decode import decode_activities
 from campaign_pipeline.core.logs import JsonLog
@@ -58,6 +60,23 @@ def _report(context, started: float, counts: dict, **metadata) -> None:
         partition=context.partition_key, seconds=seconds, **counts,
     )
     context.add_output_metadata({**counts, "seconds": seconds, **metadata})
+
+
+@contextmanager
+def _as_failure():
+    """A user's mistake or an unreachable portal is one clear message in Dagster,
+    not a stack trace."""
+    try:
+        yield
+    except (InputError, RunFailed) as error:
+        raise Failure(description=str(error)) from None
+
+
+def _text_line(number: int, line: bytes) -> str:
+    try:
+        return line.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        raise ExportUnreadable(f"portal export line {number}: not UTF-8 text") from None
 
 
 def _counts(frame: pl.DataFrame, column: str) -> dict:
@@ -92,12 +111,9 @@ def portal_snapshot(
             f"{context.partition_key} from its stored snapshot."
         )
     started = time.perf_counter()
-    lines = [
-        line.decode("utf-8", errors="replace").rstrip("\r\n")
-        for line in portal.fetch_lines(campaign.build_settings().job_ids)
-        if line.strip()
-    ]
-    snapshot = pl.DataFrame({"line": lines}, schema={"line": pl.String})
+    with _as_failure():
+        lines = [_text_line(number, line) for number, line in enumerate(portal.fetch_lines(campaign.build_settings().job_ids), 1)]
+    snapshot = pl.DataFrame({"line": [line for line in lines if line.strip()]}, schema={"line": pl.String})
     schemas.PortalSnapshot.validate(snapshot)
     _report(context, started, {"job_lines": snapshot.height}, source=portal.describe())
     return snapshot
@@ -114,7 +130,8 @@ def activities(
 ) -> pl.DataFrame:
     started = time.perf_counter()
     lines = (line.encode() for line in portal_snapshot.get_column("line"))
-    result = decode_activities(lines, campaign.build_settings().job_ids)
+    with _as_failure():
+        result = decode_activities(lines, campaign.build_settings().job_ids)
     schemas.Activities.validate(result, lazy=True)
     _report(
         context,
@@ -140,10 +157,9 @@ def enriched_subjects(
     portal: PortalSource,
 ) -> pl.DataFrame:
     started = time.perf_counter()
-    result = enriched_with_quarantine(
-        activities, campaign.build_settings(), campaign.suppressed_numbers()
-    )
-    answers = portal.access_keys(subjects_needing_keys(result))
+    with _as_failure():
+        result = enriched_with_quarantine(activities, campaign.build_settings(), campaign.suppressed_numbers())
+        answers = portal.access_keys(subjects_needing_keys(result))
     if answers is not None:
         result = apply_access_keys(result, *answers)
     schemas.EnrichedSubjects.validate(result, lazy=True)

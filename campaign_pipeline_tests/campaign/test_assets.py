@@ -145,3 +145,22 @@ def test_asset_graph():
         graph.get(AssetKey("portal_snapshot")).partitions_def}
     assert {check.name for check in graph.asset_check_keys} == {
         "one_row_per_phone", "contract_order", "no_suppressed_phone", "every_record_accounted_for"}
+
+
+def test_dagster_definitions_validate_passes(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    result = subprocess.run([DAGSTER, "definitions", "validate", "-m", "campaign_pipeline"],
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "passed validation" in result.stdout + result.stderr
+
+
+def test_an_unreadable_export_fails_the_run_with_one_clear_message(export, tmp_path):
+    broken = export([job(), "{not json", b"\xff\xfe".decode("latin-1")])
+    resources = resources_from_env({"PORTAL_EXPORT": str(broken), "CAMPAIGN_OUTPUT_URI": str(tmp_path / "out")})
+    result = materialize(ASSETS[:2], partition_key=DAY, resources=resources, instance=DagsterInstance.ephemeral(),
+                         raise_on_error=False)
+    assert not result.success
+    error = result.get_step_failure_events()[0].step_failure_data.error
+    assert "portal export line 2: not JSON" in error.message
+    assert not (tmp_path / "out" / "activities").exists()
