@@ -106,26 +106,35 @@ def iter_activities(
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
+        # Most lines are valid jobs: decode them once, fully; only a line that
+        # fails is read again for whatever ids it still carries.
         try:
-            head = _identity.decode(line)
+            job = _job.decode(line)
         except msgspec.ValidationError:
-            yield _activity_quarantine(detail="not a JSON object"), None
-            continue
+            job = None
         except msgspec.DecodeError as error:
             raise ExportUnreadable(f"portal export line {number}: not JSON ({error})") from None
-        if head.status != SELLING_STATUS or (wanted is not None and head.id not in wanted):
-            continue
-        yield from _job_activities(line, head)
+        head = job if job is not None else _head(line)
+        if head is None:
+            yield _activity_quarantine(detail="not a JSON object"), None
+        elif head.status == SELLING_STATUS and (wanted is None or head.id in wanted):
+            if job is None:
+                yield _activity_quarantine(
+                    organization_id=_text(head.organization_id), job_id=_text(head.id), detail="malformed job"
+                ), None
+            else:
+                yield from _job_activities(job)
 
 
-def _job_activities(line: bytes, head: Identity) -> Iterator[tuple[dict, bytes | None]]:
+def _head(line: bytes) -> Identity | None:
+    """The ids and status of a malformed job line; None when it is no JSON object."""
     try:
-        job = _job.decode(line)
+        return _identity.decode(line)
     except msgspec.ValidationError:
-        yield _activity_quarantine(
-            organization_id=_text(head.organization_id), job_id=_text(head.id), detail="malformed job"
-        ), None
-        return
+        return None
+
+
+def _job_activities(job: Job) -> Iterator[tuple[dict, bytes | None]]:
     for raw in job.activities:
         try:
             activity = _activity.decode(raw)

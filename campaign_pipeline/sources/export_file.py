@@ -1,6 +1,7 @@
 """Reading a portal export file: JSON Lines of jobs, gzip-compressed or not."""
 
 import gzip
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,13 +13,30 @@ _CHUNK = 8 * 1024 * 1024
 
 def _lines(stream) -> Iterator[bytes]:
     # Reading big chunks and splitting them is several times faster than
-    # readline() on a gzip stream whose lines are megabytes long.
-    rest = b""
-    while chunk := stream.read(_CHUNK):
-        *complete, rest = (rest + chunk).split(b"\n")
+    # readline() on a gzip stream whose lines are megabytes long; the pieces of
+    # a long line are joined once, not copied again with every chunk.
+    pieces: list[bytes] = []
+    for chunk in _chunks(stream):
+        first, *complete = chunk.split(b"\n")
+        if not complete:
+            pieces.append(first)
+            continue
+        yield b"".join([*pieces, first])
+        *complete, last = complete
         yield from complete
-    if rest:
-        yield rest
+        pieces = [last]
+    if any(pieces):
+        yield b"".join(pieces)
+
+
+def _chunks(stream) -> Iterator[bytes]:
+    """The stream's chunks, read (and decompressed) one ahead on a worker
+    thread: zlib releases the GIL, so decompression overlaps the parsing."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="export-read") as reader:
+        ahead = reader.submit(stream.read, _CHUNK)
+        while chunk := ahead.result():
+            ahead = reader.submit(stream.read, _CHUNK)
+            yield chunk
 
 
 def iter_export_lines(path: str | Path) -> Iterator[bytes]:
