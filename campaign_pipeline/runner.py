@@ -104,9 +104,9 @@ def _live_portal(request: BuildRequest):
         return None
     if not request.jobs_url:
         raise InputError("no portal: give --jobs FILE or --jobs-url URL (or set PORTAL_URL)")
-    token = os.environ.get("PORTAL_TOKEN")
-    if not token:
-        raise InputError("PORTAL_TOKEN is not set: the portal token comes from the environment, never a flag")
+    # Without a token the portal answers 401 and the run fails (exit 1) with a
+    # line naming the endpoint, as the contract has it for a missing token.
+    token = os.environ.get("PORTAL_TOKEN", "")
     return LivePortal(
         request.jobs_url, token, concurrency=request.concurrency, requests_per_second=request.requests_per_second
     )

@@ -118,3 +118,11 @@ def test_snapshotting_a_past_day_from_the_live_portal_is_refused(simulator, tmp_
     failure = result.get_step_failure_events()[0].step_failure_data.error.message
     assert "refusing to snapshot the live portal for 2026-01-05" in failure
     assert simulator.stats["requests"] == 0
+
+
+def test_a_missing_token_is_the_portals_401_exit_1(simulator, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("PORTAL_TOKEN", "PORTAL_URL")}
+    result = subprocess.run([CLI, "build", "--jobs-url", simulator.url, "--dry-run"], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert result.returncode == 1
+    assert "401" in json.loads(result.stderr.splitlines()[-1])["message"]

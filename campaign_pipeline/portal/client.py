@@ -107,8 +107,11 @@ class PortalClient:
 
     async def __aenter__(self) -> PortalClient:
         _remember_missing_sniffio()
+        # No token, no Authorization header: the portal answers 401 and the run
+        # fails with its clear message (an empty "Bearer " is not even sendable).
+        auth = {"Authorization": f"Bearer {self._token}"} if self._token else {}
         self._http = httpx.AsyncClient(
-            headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
+            headers={**auth, "Accept": "application/json"},
             timeout=self._timeout,
             transport=self._transport or _Lanes(https=self._base_url.lower().startswith("https:")),
         )
