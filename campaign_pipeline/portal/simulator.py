@@ -48,11 +48,12 @@ Response = tuple[int, bytes, dict[str, str]]  # status, JSON body, extra headers
 class Faults:
     """Faults to inject; all off by default.
 
-    `*_every=k` hits every k-th request the simulator receives (counted over all
-    paths: fully reproducible with one request in flight). `*_first=n` hits the
-    first requests to each path (method and path, query ignored), reproducible
-    under any concurrency: a path's first requests get `drop_first` dropped
-    connections, then `rate_limit_first` 429s, then `error_first` 5xx.
+    `*_every=k` hits every k-th request the simulator receives, counted over all
+    paths: how many requests and faults a read takes is fixed, which request gets
+    which fault depends on timing. `*_first=n` hits the first requests to each
+    path (method and path, query ignored), the same under any concurrency: a
+    path's first requests get `drop_first` dropped connections, then
+    `rate_limit_first` 429s, then `error_first` 5xx.
     """
 
     rate_limit_every: int = 0
@@ -173,6 +174,8 @@ class PortalSimulator:
     ) -> None:
         if jobs is not None and export_path is not None:
             raise ValueError("give jobs or export_path, not both")
+        if page_limit_max < 1:
+            raise ValueError("page_limit_max must be at least 1")
         self.data = PortalData(load_export(export_path) if export_path is not None else jobs or [])
         self.token = token
         self.latency = latency
@@ -499,21 +502,45 @@ class _Parser(argparse.ArgumentParser):
         raise _UsageError(message)
 
 
+def _non_negative(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    port = _non_negative(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError(f"no such port: {port}")
+    return port
+
+
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected milliseconds >= 0, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="portal-sim", description="Serve a portal export as the portal API on 127.0.0.1.")
+    count = {"type": _non_negative, "default": 0}
     parser.add_argument("--export", required=True, help="portal export (.jsonl or .jsonl.gz)")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080, help="0 picks a free port")
+    parser.add_argument("--port", type=_port, default=8080, help="0 picks a free port")
     parser.add_argument("--token", default="sim-token")
-    parser.add_argument("--latency-ms", type=float, default=0.0)
-    parser.add_argument("--page-limit-max", type=int, default=MAX_LIMIT)
-    parser.add_argument("--fail-every", type=int, default=0, metavar="K", help="5xx to every K-th request")
-    parser.add_argument("--fail-first", type=int, default=0, metavar="N", help="5xx to each path's first N requests")
-    parser.add_argument("--drop-every", type=int, default=0, metavar="K", help="drop every K-th request unanswered")
-    parser.add_argument("--drop-first", type=int, default=0, metavar="N")
-    parser.add_argument("--rate-limit-every", type=int, default=0, metavar="K", help="429 to every K-th request")
-    parser.add_argument("--rate-limit-first", type=int, default=0, metavar="N")
-    parser.add_argument("--retry-after", type=int, default=0, metavar="S", help="Retry-After of the 429s")
+    parser.add_argument("--latency-ms", type=_milliseconds, default=0.0)
+    parser.add_argument("--page-limit-max", type=_non_negative, default=MAX_LIMIT)
+    parser.add_argument("--fail-every", **count, metavar="K", help="5xx to every K-th request")
+    parser.add_argument("--fail-first", **count, metavar="N", help="5xx to each path's first N requests")
+    parser.add_argument("--drop-every", **count, metavar="K", help="drop every K-th request unanswered")
+    parser.add_argument("--drop-first", **count, metavar="N")
+    parser.add_argument("--rate-limit-every", **count, metavar="K", help="429 to every K-th request")
+    parser.add_argument("--rate-limit-first", **count, metavar="N")
+    parser.add_argument("--retry-after", **count, metavar="S", help="Retry-After of the 429s")
     parser.add_argument("--repeat-page-items", action="store_true")
     parser.add_argument("--malformed-items", action="store_true")
     parser.add_argument("--wrong-token", action="store_true", help="answer every request 401")
@@ -525,7 +552,7 @@ def _faults(args: argparse.Namespace) -> Faults:
     failures = {}
     for spec in args.access_key_fail:
         subject_id, _, status = spec.rpartition("=")
-        if not subject_id or not status.isdigit():
+        if not subject_id or not status.isdigit() or not 400 <= int(status) <= 599:
             raise _UsageError(f"--access-key-fail wants SUBJECT_ID=STATUS, got {spec!r}")
         failures[subject_id] = int(status)
     return Faults(
