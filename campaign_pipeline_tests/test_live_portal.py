@@ -61,7 +61,8 @@ def test_a_dry_run_makes_no_post_and_leaves_keys_empty(simulator):
 
 def test_transient_faults_give_the_same_bytes_as_a_clean_run(simulator, tmp_path):
     assert cli("--out", tmp_path / "clean.csv", url=simulator.url).returncode == 0
-    faults = Faults(error_first=1, drop_every=7, rate_limit_every=5, retry_after=0, repeat_page_items=True)
+    # Per-path faults, so the same requests fail on every run whatever the timing.
+    faults = Faults(drop_first=1, rate_limit_first=1, error_first=1, retry_after=0, repeat_page_items=True)
     with PortalSimulator(portal_jobs(), token=TOKEN, faults=faults) as faulty:
         result = cli("--out", tmp_path / "faulty.csv", url=faulty.url)
         assert result.returncode == 0, result.stderr
