@@ -1,6 +1,6 @@
 """Reading a portal export file: JSON Lines of jobs, gzip-compressed or not."""
 
-import gzip
+from isal import igzip
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,7 +45,8 @@ def iter_export_lines(path: str | Path) -> Iterator[bytes]:
     try:
         with path.open("rb") as probe:
             compressed = probe.read(2) == GZIP_MAGIC
-        opener = gzip.open if compressed else open
+        # isal's gzip reads the same format three times faster than the zlib module.
+        opener = igzip.open if compressed else open
         with opener(path, "rb") as stream:
             yield from _lines(stream)
     except FileNotFoundError:
