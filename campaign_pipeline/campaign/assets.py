@@ -112,7 +112,9 @@ def portal_snapshot(
         )
     started = time.perf_counter()
     with _as_failure():
-        lines = [_text_line(number, line) for number, line in enumerate(portal.fetch_lines(campaign.build_settings().job_ids), 1)]
+        fetched = portal.fetch_lines(campaign.build_settings().job_ids)
+        lines = [_text_line(number, line) for number, line in enumerate(fetched, start=1)]
+    # Blank lines carry nothing; dropping them keeps the stored snapshot clean.
     snapshot = pl.DataFrame({"line": [line for line in lines if line.strip()]}, schema={"line": pl.String})
     schemas.PortalSnapshot.validate(snapshot)
     _report(context, started, {"job_lines": snapshot.height}, source=portal.describe())

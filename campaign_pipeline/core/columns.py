@@ -21,25 +21,6 @@ ACTIVITIES = {
     "detail": S,
 }
 
-RECORDS = {
-    "seq": pl.UInt32,
-    "organization_id": S,
-    "job_id": S,
-    "job_name": S,
-    "activity_id": S,
-    "activity_name": S,
-    "activity_group_name": S,
-    "subject_id": S,
-    "first_name": S,
-    "last_name": S,
-    "subject_group_name": S,
-    "access_key": S,
-    "updated_at": S,
-    "user": None,  # nested, as decode.py reads it
-    "deliveries": None,
-    "orders": None,
-}
-
 ENRICHED = {
     "organization_id": S,
     "segment": S,

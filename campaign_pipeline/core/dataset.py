@@ -19,7 +19,7 @@ def campaign_dataset(enriched: pl.DataFrame, segment: str | None = None) -> pl.D
         chosen = chosen.filter(pl.col("segment") == segment)
     members = chosen.sort(PRIMARY_ORDER)
     listed = (
-        members.unique([*ROW_KEY, "subject_id"], keep="first", maintain_order=True)
+        members.filter(pl.struct(*ROW_KEY, "subject_id").is_first_distinct())
         .group_by(ROW_KEY, maintain_order=True)
         .agg(
             subject_count=pl.len().cast(pl.Int64),
@@ -27,15 +27,11 @@ def campaign_dataset(enriched: pl.DataFrame, segment: str | None = None) -> pl.D
             access_keys=pl.col("access_key").fill_null("").str.join(";"),
         )
     )
-    primaries = members.unique(ROW_KEY, keep="first", maintain_order=True)
-    return (
-        primaries.join(listed, on=ROW_KEY, how="left", maintain_order="left")
-        .sort(PRIMARY_ORDER)
-        .select(
-            *(pl.col(name).fill_null("") for name in C.DATASET if C.DATASET[name] == pl.String),
-            "subject_count",
-        )
-        .select(C.DATASET.keys())
+    # Members are in the contract's order, so their first of each row (the
+    # primary) is too: the rows need no sorting of their own.
+    primaries = members.filter(pl.struct(*ROW_KEY).is_first_distinct())
+    return primaries.join(listed, on=ROW_KEY, how="left", maintain_order="left").select(
+        pl.col(name).fill_null("") if dtype == pl.String else pl.col(name) for name, dtype in C.DATASET.items()
     )
 
 

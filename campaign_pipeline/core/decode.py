@@ -71,9 +71,14 @@ _BATCH_SCHEMA = pa.schema([("activity_index", pa.uint32()), ("subjects", pa.list
 
 @dataclass
 class Subjects:
-    """Stage two's output. `records`: one row per valid subject record in the
-    order seen (`seq`); `candidates`: its contacts in rule 5's priority order
-    (`rank`); `quarantine`: exclusion rows of malformed subjects."""
+    """Stage two's output, lean enough for a million records:
+    `records`: one row per valid subject record in the order seen: seq,
+      activity_index (stage one's activity_seq), subject_id, first_name,
+      last_name, subject_group_name, access_key, updated_at (UTC instant),
+      bought (has a paid/shipped/delivered order);
+    `candidates`: its contacts in rule 5's priority order: seq, contact_source,
+      rank, phone, sms_consent, sms_consent_at, locale;
+    `quarantine`: exclusion rows of malformed subjects."""
 
     records: pl.DataFrame
     candidates: pl.DataFrame
