@@ -218,7 +218,7 @@ class _SubjectBatcher:
     def __init__(self) -> None:
         self.quarantine: list[dict] = []
         self.parsing: list[Future] = []
-        self.workers = ThreadPoolExecutor(max_workers=1, thread_name_prefix="subjects-json")
+        self.workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="subjects-json")
         self.batch: list[bytes] = []
         self.batch_bytes = 0
         self.longest = 0
@@ -295,7 +295,7 @@ def _parse_batch(buffer: bytes, longest_line: int) -> pa.Table:
     return pa_json.read_json(
         io.BytesIO(buffer),
         # A block must hold a whole line, and one activity's line can be long.
-        read_options=pa_json.ReadOptions(block_size=max(1 << 20, 2 * longest_line)),
+        read_options=pa_json.ReadOptions(block_size=max(1 << 20, 2 * longest_line), use_threads=False),
         parse_options=pa_json.ParseOptions(explicit_schema=_BATCH_SCHEMA, unexpected_field_behavior="ignore"),
     )
 
