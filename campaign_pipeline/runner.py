@@ -34,15 +34,13 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
     """Runs one build; returns the dry-run summary (also for a real run)."""
     from campaign_pipeline.core import formats
     from campaign_pipeline.core.access_keys import apply_access_keys, subjects_needing_keys
-    from campaign_pipeline.core.phones import check_region
     from campaign_pipeline.core.pipeline import enrich_export, finish
     from campaign_pipeline.core.settings import BuildSettings
     from campaign_pipeline.sources.suppression_file import load_suppressions
 
     try:
-        region = check_region(request.region)
         settings = BuildSettings(
-            region=region,
+            region=request.region,
             segments=request.segments,
             job_ids=request.job_ids,
             groups=request.groups,
@@ -52,7 +50,7 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
         raise InputError(str(error)) from None
     log.info("build_started", source=_source_kind(request), segments=list(settings.segments), dry_run=request.dry_run)
     with log.timed("suppressions_loaded") as counters:
-        suppressed = load_suppressions(request.suppress, region)
+        suppressed = load_suppressions(request.suppress, settings.region)
         counters["numbers"] = suppressed.len()
     portal = _live_portal(request)
     with log.timed("source_read", source=_source_kind(request)) as counters:

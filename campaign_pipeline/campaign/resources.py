@@ -79,10 +79,8 @@ class CampaignSettings(ConfigurableResource):
     suppress_files: list[str] = []
 
     def build_settings(self) -> BuildSettings:
-        from campaign_pipeline.core.phones import check_region
-
         return BuildSettings(
-            region=check_region(self.region),
+            region=self.region,
             job_ids=_tuple(self.job_ids),
             groups=_tuple(self.groups),
             contact_sources=_tuple(self.contact_sources),

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from campaign_pipeline.core.columns import CONTACT_SOURCES, SEGMENTS
+from campaign_pipeline.core.phones import check_region
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,9 @@ class BuildSettings:
     contact_sources: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
+        # One place turns "se" into "SE" and refuses an unknown region, for the
+        # command line and the assets alike.
+        object.__setattr__(self, "region", check_region(self.region))
         unknown = set(self.segments) - set(SEGMENTS)
         if unknown or not self.segments:
             raise ValueError(f"segments must be among {', '.join(SEGMENTS)}")
