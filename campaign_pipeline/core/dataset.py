@@ -35,11 +35,12 @@ def campaign_dataset(enriched: pl.DataFrame, segment: str | None = None) -> pl.D
     )
 
 
-def exclusions(enriched: pl.DataFrame, *quarantine: pl.DataFrame) -> pl.DataFrame:
-    """Every excluded or quarantined record (schema `EXCLUSIONS`), sorted by all columns."""
-    excluded = enriched.filter(pl.col("reason").is_not_null()).select(C.EXCLUSIONS.keys())
+def exclusions(enriched: pl.DataFrame) -> pl.DataFrame:
+    """Every excluded or quarantined record (schema `EXCLUSIONS`), sorted by all
+    columns; quarantine rows are already among the enriched rows."""
     return (
-        pl.concat([excluded, *(q.select(C.EXCLUSIONS.keys()) for q in quarantine)])
+        enriched.filter(pl.col("reason").is_not_null())
+        .select(C.EXCLUSIONS.keys())
         .with_columns(pl.all().fill_null(""))
         .sort(list(C.EXCLUSIONS))
     )

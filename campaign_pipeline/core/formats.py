@@ -8,19 +8,21 @@ import polars as pl
 FORMATS = ("csv", "json", "parquet")
 
 
+def _strings(frame: pl.DataFrame) -> list[str]:
+    return [name for name, dtype in frame.schema.items() if dtype == pl.String]
+
+
 def to_csv(frame: pl.DataFrame) -> bytes:
     # Empty strings leave as nulls so polars writes them unquoted: RFC 4180 needs
     # no quotes there, and the contract asks for quoting only where it does.
-    strings = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     plain = frame.with_columns(
-        pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in strings
+        pl.when(pl.col(name) != "").then(pl.col(name)).alias(name) for name in _strings(frame)
     )
     return plain.write_csv(line_terminator="\n", quote_style="necessary").encode()
 
 
 def to_json(frame: pl.DataFrame) -> bytes:
-    strings = [name for name, dtype in frame.schema.items() if dtype == pl.String]
-    return frame.with_columns(pl.col(strings).fill_null("")).write_json().encode()
+    return frame.with_columns(pl.col(_strings(frame)).fill_null("")).write_json().encode()
 
 
 def to_parquet(frame: pl.DataFrame) -> bytes:

@@ -40,10 +40,6 @@ def mask_email(email: str) -> str:
     return f"{local[:1]}***@{domain}" if domain else mask_name(email)
 
 
-def mask_key(key: str) -> str:
-    return key[:2] + "***" if key else ""
-
-
 # A run of digits and phone punctuation standing on its own: not part of an id
 # such as a UUID or `job-2026-11-23`, where digits sit between hyphens and letters.
 _PHONE_LIKE = re.compile(r"(?<![\w-])\+?\d[\d \-().]{5,}\d(?![\w-])")

@@ -34,7 +34,6 @@ def segment_rows(enriched: pl.DataFrame, segment: str) -> pl.DataFrame:
 
 @dataclass
 class BuildResult:
-    settings: BuildSettings
     enriched: pl.DataFrame
     datasets: dict[str, pl.DataFrame] = field(default_factory=dict)
     exclusions: pl.DataFrame | None = None
@@ -72,7 +71,6 @@ def build(lines: Iterable[bytes], settings: BuildSettings, suppressed: pl.Series
 
 def finish(enriched: pl.DataFrame, settings: BuildSettings) -> BuildResult:
     return BuildResult(
-        settings=settings,
         enriched=enriched,
         datasets={s: campaign_dataset(enriched, s) for s in settings.segments},
         exclusions=exclusions(enriched),
