@@ -20,7 +20,7 @@ import itertools
 import random
 import ssl
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from http import HTTPStatus
 from typing import Any
@@ -543,15 +543,7 @@ def fetch_export_lines_sync(
     `stats`, when given, receives the client's counters (even when the read fails).
     """
 
-    async def run() -> list[bytes]:
-        async with PortalClient(base_url, token, **options) as client:
-            try:
-                return await client.fetch_export_lines(job_ids)
-            finally:
-                if stats is not None:
-                    stats.update(client.stats)
-
-    return asyncio.run(run())
+    return _run_with_client(base_url, token, lambda client: client.fetch_export_lines(job_ids), stats, options)
 
 
 def generate_access_keys_sync(
@@ -564,10 +556,23 @@ def generate_access_keys_sync(
 ) -> dict[str, str | AccessKeyFailure]:
     """`PortalClient(base_url, token, **options).generate_access_keys(subject_ids)`, run to the end."""
 
-    async def run() -> dict[str, str | AccessKeyFailure]:
+    return _run_with_client(base_url, token, lambda client: client.generate_access_keys(subject_ids), stats, options)
+
+
+def _run_with_client(
+    base_url: str,
+    token: str,
+    call: Callable[[PortalClient], Awaitable[Any]],
+    stats: dict[str, int] | None,
+    options: dict[str, Any],
+) -> Any:
+    """Runs one client call to the end; `stats` receives the client's counters
+    even when the call fails."""
+
+    async def run() -> Any:
         async with PortalClient(base_url, token, **options) as client:
             try:
-                return await client.generate_access_keys(subject_ids)
+                return await call(client)
             finally:
                 if stats is not None:
                     stats.update(client.stats)
