@@ -4,6 +4,7 @@ the same bytes as the command line, masked metadata, checks that pass."""
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,10 @@ def test_the_whole_chain_writes_the_contracts_files_and_its_checks_pass(portal_e
         f"activities/{DAY}.parquet", f"buyers/{DAY}.parquet", f"campaign_dataset/{DAY}/buyer.csv",
         f"campaign_dataset/{DAY}/non_buyer.csv", f"enriched_subjects/{DAY}.parquet", f"exclusions/{DAY}.csv",
         f"non_buyers/{DAY}.parquet", f"portal_snapshot/{DAY}.parquet"]
+    # Modes follow the umask (read without changing it for good), like cp's.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in tmp_path.rglob("*") if p.is_file()} == {0o666 & ~umask}
 
 
 def test_materialization_metadata_counts_and_masks(portal_export, tmp_path):
