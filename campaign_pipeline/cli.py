@@ -50,8 +50,16 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--suppress", metavar="FILE", nargs="+", action="extend", default=[], help="numbers never to message")
     build.add_argument("--region", default="FI", help="default phone region for national formats (default FI)")
     build.add_argument("--out", metavar="PATH", help="dataset file or s3://bucket/key (default: stdout)")
-    build.add_argument("--json", action="store_true", help="write the dataset as JSON instead of CSV")
-    build.add_argument("--exclusions", metavar="PATH", help="exclusions CSV file or s3://bucket/key")
+    # The format follows --out's extension (.csv, .json, .parquet); a flag is
+    # needed only for stdout or another extension, and must not contradict it.
+    dataset_format = build.add_mutually_exclusive_group()
+    dataset_format.add_argument(
+        "--json", dest="dataset_format", action="store_const", const="json", help="write the dataset as JSON"
+    )
+    dataset_format.add_argument(
+        "--parquet", dest="dataset_format", action="store_const", const="parquet", help="write the dataset as Parquet"
+    )
+    build.add_argument("--exclusions", metavar="PATH", help="exclusions file (always CSV) or s3://bucket/key")
     build.add_argument("--concurrency", type=_positive_int, default=16, metavar="N", help="portal requests in flight (default 16)")
     build.add_argument(
         "--rate-limit", type=float, default=None, metavar="RPS",
@@ -85,9 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     from campaign_pipeline.core.errors import InputError, RunFailed
     from campaign_pipeline.core.logs import JsonLog
+    from campaign_pipeline.interrupts import Interrupted, raise_on_stopping_signals
 
     log = JsonLog()
     try:
+        raise_on_stopping_signals()
         args = _parser().parse_args(argv)
         if args.command is None:
             raise InputError("a command is required: campaign-cli build --help")
@@ -98,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunFailed as error:
         log.error("run_failed", message=str(error))
         return EXIT_FAILED
+    except Interrupted as stop:
+        log.error("interrupted", signal=stop.name, message=str(stop))
+        return stop.exit_status
     except Exception as error:  # the last line of defence: still one JSON line
         if debug:
             raise
@@ -118,7 +131,7 @@ def _build(args: argparse.Namespace, log) -> int:
         suppress=tuple(args.suppress),
         region=args.region,
         out=args.out,
-        dataset_format="json" if args.json else "csv",
+        dataset_format=args.dataset_format,
         exclusions=args.exclusions,
         concurrency=args.concurrency,
         requests_per_second=args.rate_limit,

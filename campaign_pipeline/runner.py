@@ -23,7 +23,7 @@ class BuildRequest:
     suppress: tuple[str, ...] = ()
     region: str = "FI"
     out: str | None = None
-    dataset_format: str = "csv"
+    dataset_format: str | None = None  # as a flag asked; None: --out's extension, else CSV
     exclusions: str | None = None
     concurrency: int = 16
     requests_per_second: float | None = None
@@ -48,6 +48,7 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
         )
     except ValueError as error:
         raise InputError(str(error)) from None
+    dataset_format = _check_outputs(request)
     log.info("build_started", source=_source_kind(request), segments=list(settings.segments), dry_run=request.dry_run)
     with log.timed("suppressions_loaded") as counters:
         suppressed = load_suppressions(request.suppress, settings.region)
@@ -70,7 +71,7 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
         counters.update(summary)
     if request.dry_run:
         return summary
-    dataset = formats.encode(result.dataset(), request.dataset_format)
+    dataset = formats.encode(result.dataset(), dataset_format)
     files = {}
     if request.out:
         files[request.out] = dataset
@@ -82,6 +83,27 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
             sys.stdout.buffer.write(dataset)
             sys.stdout.flush()
     return summary
+
+
+def _check_outputs(request: BuildRequest) -> str:
+    """Refuses outputs that cannot be written or whose format the name and the
+    flags disagree on, before any work; returns the dataset's format. A dry run
+    is checked as well (it is how to ask whether the run would work) but creates
+    no probe file, since it writes nothing."""
+    from campaign_pipeline.core.formats import format_of_path, output_format
+    from campaign_pipeline.storage import check_targets
+
+    try:
+        dataset_format = output_format(request.out, request.dataset_format)
+    except ValueError as error:
+        raise InputError(f"--{request.dataset_format} contradicts --out: {error}") from None
+    if request.exclusions and format_of_path(request.exclusions) not in (None, "csv"):
+        raise InputError(f"--exclusions {request.exclusions}: exclusions are CSV: name the file .csv")
+    if dataset_format == "parquet" and not request.out and not request.dry_run and sys.stdout.isatty():
+        raise InputError("binary Parquet to a terminal: give --out")
+    targets = {"--out": request.out, "--exclusions": request.exclusions}
+    check_targets({flag: path for flag, path in targets.items() if path}, probe=not request.dry_run)
+    return dataset_format
 
 
 def _source_kind(request: BuildRequest) -> str:
