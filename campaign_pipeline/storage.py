@@ -144,8 +144,9 @@ def _publish(staged: list[tuple[Path, Path]], backups: list[Path]) -> None:
     done: list[tuple[Path, Path | None]] = []
     try:
         for temporary, target in staged:
+            backup = _back_up(target, backups)
             # Listed before the rename: a stop right after it still undoes it.
-            done.append((target, _back_up(target, backups)))
+            done.append((target, backup))
             os.replace(temporary, target)
     except BaseException as error:
         for target, backup in reversed(done):
@@ -157,7 +158,7 @@ def _publish(staged: list[tuple[Path, Path]], backups: list[Path]) -> None:
             except OSError:  # best effort: the run has failed already
                 pass
         if isinstance(error, OSError):
-            raise RunFailed(f"cannot write {done[-1][0]}: {error.strerror}") from None
+            raise RunFailed(f"cannot write {target}: {error.strerror}") from None
         raise
 
 
