@@ -149,12 +149,12 @@ def _publish(staged: list[tuple[Path, Path]], backups: list[Path]) -> None:
             done.append((target, backup))
             os.replace(temporary, target)
     except BaseException as error:
-        for target, backup in reversed(done):
+        for published, old in reversed(done):
             try:
-                if backup is not None:
-                    os.replace(backup, target)
+                if old is not None:
+                    os.replace(old, published)
                 else:
-                    target.unlink(missing_ok=True)
+                    published.unlink(missing_ok=True)
             except OSError:  # best effort: the run has failed already
                 pass
         if isinstance(error, OSError):
