@@ -44,3 +44,9 @@ def exclusions(enriched: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.all().fill_null(""))
         .sort(list(C.EXCLUSIONS))
     )
+
+
+def rows_without_access_key(dataset: pl.DataFrame) -> int:
+    """Dataset rows whose primary subject has no access key: offline and dry-run
+    builds never create keys, and a link built from `{access_key}` would break."""
+    return dataset.filter(pl.col("access_key").fill_null("") == "").height
