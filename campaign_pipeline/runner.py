@@ -35,6 +35,8 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
     """Runs one build; returns the dry-run summary (also for a real run)."""
     from campaign_pipeline.core import formats
     from campaign_pipeline.core.access_keys import apply_access_keys, subjects_needing_keys
+    from campaign_pipeline.core.dataset import missing_keys_message
+    from campaign_pipeline.core.suppressions import invalid_entries_message
     from campaign_pipeline.core.pipeline import enrich_export, finish
     from campaign_pipeline.core.settings import BuildSettings
     from campaign_pipeline.sources.suppression_file import load_suppression_list
@@ -54,10 +56,7 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
         suppressed, invalid = load_suppression_list(request.suppress, settings.region)
         counters.update(numbers=suppressed.len(), invalid_entries=invalid)
     if invalid:
-        log.warning(
-            "suppression_entries_invalid", count=invalid,
-            message=f"{invalid} suppression entries are not valid phone numbers and suppress nothing",
-        )
+        log.warning("suppression_entries_invalid", count=invalid, message=invalid_entries_message(invalid))
     portal = _live_portal(request)
     if portal:
         with log.timed("source_read", source="portal") as counters, log.progress("portal_fetch", unit="requests") as progress:
@@ -80,7 +79,7 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
         missing_keys = result.rows_without_access_key()
         counters.update(summary, rows_without_access_key=missing_keys)
     if missing_keys:
-        log.warning("rows_without_access_key", count=missing_keys, message=_missing_keys_message(missing_keys))
+        log.warning("rows_without_access_key", count=missing_keys, message=missing_keys_message(missing_keys))
     if request.dry_run:
         return summary
     dataset = formats.encode(result.dataset(), request.dataset_format)
@@ -99,13 +98,6 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
 
 def _source_kind(request: BuildRequest) -> str:
     return "export" if request.jobs_file else "portal"
-
-
-def _missing_keys_message(count: int) -> str:
-    return (
-        f"{count} dataset rows have no access key (only a build from the live portal, not a dry run, "
-        "creates keys): an SMS link built from {access_key} would break for them"
-    )
 
 
 def _export_lines(path: str, log: JsonLog):

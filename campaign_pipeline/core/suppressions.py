@@ -43,3 +43,7 @@ def parse_suppressions(entries: Iterable[str], region: str) -> tuple[pl.Series, 
     unparsed = parsed.filter(pl.col("e164").is_null() & (pl.col("raw").str.strip_chars() != ""))
     invalid = int(raw.is_in(unparsed.get_column("raw").implode()).sum())
     return parsed.get_column("e164").drop_nulls().unique().sort().rename("phone"), invalid
+
+
+def invalid_entries_message(count: int) -> str:
+    return f"{count} suppression entries are not valid phone numbers and suppress nothing"
