@@ -30,12 +30,12 @@ install-test: $(VENV)/.installed-test
 $(VENV)/.installed: pyproject.toml
 	@echo "Installing into $(VENV) (once; a few minutes)..."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e .
+	@$(BIN)/python -m pip install --quiet --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet --quiet -e .
 	@touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	@$(BIN)/python -m pip install --quiet -e '.[test]'
+	@$(BIN)/python -m pip install --quiet --quiet -e '.[test]'
 	@touch $@
 
 # The Dagster UI on http://127.0.0.1:$(DEV_PORT); Ctrl-C or SIGTERM stops all of it.

@@ -69,7 +69,7 @@ def _summary(result, day: str, seconds: float) -> str:
     checks = result.get_asset_check_evaluations()
     lines = [
         f"Built {day} in {seconds:.1f} s from {snapshot.get('source', 'the portal')}: "
-        f"{snapshot.get('job_lines', 0)} jobs, {enriched.get('records', 0)} subject records.",
+        f"{snapshot.get('job_lines', 0)} job lines, {enriched.get('records', 0)} subject records.",
     ]
     width = max(len(_shown(str(metadata[key].get("path", "")))) for key in [*DATASETS, EXCLUSIONS])
     for key in DATASETS:
