@@ -26,7 +26,7 @@ def _session(sid: int) -> list[str]:
     return [line.split(None, 1)[1] for line in ps.stdout.splitlines() if not line.lstrip().startswith("Z")]
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
+@pytest.mark.skipif(not (shutil.which("make") and shutil.which("ps")), reason="needs make and ps")
 def test_make_dev_uses_the_projects_dagster_yaml_and_stops_whole_on_sigterm(tmp_path):
     # A copy of the project's top, so the instance it makes lives in tmp_path.
     for name in ("Makefile", "dagster.yaml", "workspace.yaml"):
