@@ -32,6 +32,7 @@ from dagster import (
 from campaign_pipeline.campaign.partitions import daily_partitions
 from campaign_pipeline.campaign.resources import CampaignSettings, PortalSource
 from campaign_pipeline.contracts import schemas
+from campaign_pipeline.contracts.table_schema import table_schema
 from campaign_pipeline.core import columns as C
 from campaign_pipeline.core import invariants
 from campaign_pipeline.core.access_keys import apply_access_keys, subjects_needing_keys
@@ -228,7 +229,7 @@ def _campaign_dataset_asset(segment: str, upstream: str):
         ins={"rows": AssetIn(upstream)},
         partitions_def=daily_partitions,
         group_name=GROUP,
-        metadata={FILE_ROLE: DATASET},
+        metadata={FILE_ROLE: DATASET, "dagster/column_schema": table_schema(schemas.CampaignDataset)},
         description=f"The {segment} campaign dataset: one row per (organization, segment, "
         "phone) in the contract's order (rules 7-8).",
     )
@@ -274,7 +275,7 @@ campaign_dataset_checks = [check for _, checks in _per_segment for check in chec
 @asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
-    metadata={FILE_ROLE: EXCLUSIONS},
+    metadata={FILE_ROLE: EXCLUSIONS, "dagster/column_schema": table_schema(schemas.Exclusions)},
     description="Every excluded or quarantined record with its reason, sorted.",
 )
 def exclusions(context: AssetExecutionContext, enriched_subjects: pl.DataFrame) -> pl.DataFrame:

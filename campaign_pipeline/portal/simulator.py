@@ -14,6 +14,7 @@ import argparse
 import base64
 import gzip
 import hashlib
+import ipaddress
 import signal
 import socket
 import sys
@@ -42,6 +43,24 @@ MAX_LIMIT = 500
 LOG_SIZE = 100_000  # requests remembered in `request_log`
 
 Response = tuple[int, bytes, dict[str, str]]  # status, JSON body, extra headers
+
+
+def _loopback(host: str) -> str:
+    """The host, when only this machine can reach it; else ValueError.
+
+    The simulator serves exports full of personal data, so it never listens on
+    another interface, and no flag says otherwise. Names other than `localhost`
+    are refused rather than resolved: what a name resolves to can change.
+    """
+    if host == "localhost":
+        return host
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    raise ValueError(f"--host {host!r} is not a loopback address (127.0.0.0/8, ::1 or localhost): "
+                     "the simulator serves personal data to this machine only")
 
 
 @dataclass(frozen=True)
@@ -181,7 +200,7 @@ class PortalSimulator:
         self.latency = latency
         self.page_limit_max = page_limit_max
         self.faults = faults or Faults()
-        self._address = (host, port)
+        self._address = (_loopback(host), port)
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -217,7 +236,7 @@ class PortalSimulator:
         if self._server is None:
             raise RuntimeError("the simulator is not running")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     # -- counters ----------------------------------------------------------
 
@@ -465,6 +484,8 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], portal: PortalSimulator) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         self.portal = portal
         self._connections: set[socket.socket] = set()
         super().__init__(address, _Handler)
@@ -529,7 +550,10 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="portal-sim", description="Serve a portal export as the portal API on 127.0.0.1.")
     count = {"type": _non_negative, "default": 0}
     parser.add_argument("--export", required=True, help="portal export (.jsonl or .jsonl.gz)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--host", default="127.0.0.1",
+        help="a loopback address (127.0.0.0/8, ::1, localhost; default 127.0.0.1); others are refused, exit 2",
+    )
     parser.add_argument("--port", type=_port, default=8080, help="port to listen on (default 8080; 0 picks a free port)")
     parser.add_argument("--token", default="sim-token", help="the bearer token clients must send (default sim-token)")
     parser.add_argument("--latency-ms", type=_milliseconds, default=0.0, metavar="MS", help="delay before each answer")
