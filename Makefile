@@ -18,7 +18,7 @@ VERBOSE ?=
 # Install, then build every asset of one day (today, UTC) on the bundled sample
 # and print the files written and their counts.
 run: install
-	@$(BIN)/python -m campaign_pipeline.campaign.run_day --day $(DAY) $(if $(VERBOSE),--verbose)
+	@$(BIN)/python -m campaign_pipeline.orchestration.datasets.run_day --day $(DAY) $(if $(VERBOSE),--verbose)
 
 # Install with the test extras, then run the whole test suite.
 test: install-test
@@ -40,7 +40,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 # The Dagster UI on http://127.0.0.1:$(DEV_PORT); Ctrl-C or SIGTERM stops all of it.
 dev: install
-	$(BIN)/python -m campaign_pipeline.dev_server -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
+	$(BIN)/python -m campaign_pipeline.orchestration.dev_server -w workspace.yaml -h 127.0.0.1 -p $(DEV_PORT)
 
 benchmark: install-test
 	$(BIN)/python benchmarks/bench_build.py

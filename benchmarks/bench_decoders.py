@@ -21,8 +21,8 @@ import orjson
 import polars as pl
 import pyarrow.json as pa_json
 
-from campaign_pipeline.core import decode
-from campaign_pipeline.sources.export_file import iter_export_lines
+from campaign_pipeline.dataset import decode
+from campaign_pipeline.files.export_file import iter_export_lines
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_build import ensure_export  # noqa: E402

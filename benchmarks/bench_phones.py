@@ -28,7 +28,7 @@ import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from campaign_pipeline.core.phones import parse_phones_with_stats, reference_parse  # noqa: E402
+from campaign_pipeline.dataset.phones import parse_phones_with_stats, reference_parse  # noqa: E402
 
 FINNISH_MOBILE = ["40", "41", "44", "45", "46", "50", "42", "43", "457", "4573"]
 FINNISH_AREA = ["9", "2", "3", "5", "6", "8", "13", "14", "15", "16", "17", "19", "18"]

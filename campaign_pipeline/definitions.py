@@ -15,16 +15,16 @@ from collections.abc import Mapping
 from dagster import Definitions, in_process_executor
 from dagster_aws.s3 import S3Resource
 
-from campaign_pipeline.campaign import assets
-from campaign_pipeline.campaign.resources import (
-    CampaignSettings,
+from campaign_pipeline.orchestration.datasets import assets
+from campaign_pipeline.orchestration.datasets.resources import (
+    DatasetBuildSettings,
     MisconfiguredIOManagerFactory,
     dataset_format_problem,
     portal_from_env,
 )
-from campaign_pipeline.campaign.schedules import campaign_job, daily_campaign_schedule
-from campaign_pipeline.campaign.sensors import campaign_run_failure_alert
-from campaign_pipeline.io_managers import PolarsFileIOManagerFactory
+from campaign_pipeline.orchestration.datasets.schedules import dataset_job, daily_dataset_schedule
+from campaign_pipeline.orchestration.alerts import run_failure_alert
+from campaign_pipeline.orchestration.io_managers import PolarsFileIOManagerFactory
 from campaign_pipeline.sample import SAMPLE_EXPORT
 
 
@@ -44,7 +44,7 @@ def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
     )
     return {
         "portal": portal_from_env(env, str(SAMPLE_EXPORT)),
-        "campaign": CampaignSettings(suppress_files=[p for p in suppress.split(os.pathsep) if p]),
+        "dataset_build": DatasetBuildSettings(suppress_files=[p for p in suppress.split(os.pathsep) if p]),
         "io_manager": io_manager,
     }
 
@@ -62,9 +62,9 @@ ASSET_CHECKS = [*assets.campaign_dataset_checks, assets.every_record_accounted_f
 defs = Definitions(
     assets=ASSETS,
     asset_checks=ASSET_CHECKS,
-    jobs=[campaign_job],
-    schedules=[daily_campaign_schedule],
-    sensors=[campaign_run_failure_alert],
+    jobs=[dataset_job],
+    schedules=[daily_dataset_schedule],
+    sensors=[run_failure_alert],
     resources=resources_from_env(),
     executor=in_process_executor,
 )

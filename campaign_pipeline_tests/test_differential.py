@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from campaign_pipeline.sample import SAMPLE_EXPORT, SAMPLE_SUPPRESSIONS
-from campaign_pipeline_tests.core.test_contract_cases import build_with_core
+from campaign_pipeline_tests.dataset.test_contract_cases import build_with_core
 
 ROWWISE = Path(__file__).resolve().parents[1] / "benchmarks" / "rowwise.py"
 

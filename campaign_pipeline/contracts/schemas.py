@@ -1,13 +1,13 @@
 """One Pandera schema per asset boundary, validated where each asset is written.
 
-Column layouts come from core/columns.py so the rules and the contracts cannot
+Column layouts come from dataset/columns.py so the rules and the contracts cannot
 drift apart; these models add what a column may hold.
 """
 
 import pandera.polars as pa
 import polars as pl
 
-from campaign_pipeline.core import columns as C
+from campaign_pipeline.dataset import columns as C
 
 E164 = r"^\+[1-9]\d{6,14}$"
 UTC_SECOND = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$"

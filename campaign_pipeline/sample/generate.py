@@ -56,10 +56,10 @@ from pathlib import Path
 import msgspec
 import phonenumbers
 
-from campaign_pipeline.core import portal_records
-from campaign_pipeline.core.phones import reference_parse
+from campaign_pipeline.dataset import portal_records
+from campaign_pipeline.dataset.phones import reference_parse
 from campaign_pipeline.sample import SAMPLE_EXPORT, SAMPLE_SUPPRESSIONS
-from campaign_pipeline.sources.export_file import iter_export_lines
+from campaign_pipeline.files.export_file import iter_export_lines
 
 SAMPLE_SETTINGS = {"subjects": 4000, "seed": 2026, "organizations": 3, "jobs": 20}
 

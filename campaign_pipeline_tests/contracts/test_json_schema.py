@@ -3,7 +3,7 @@ import json
 import pytest
 
 from campaign_pipeline.contracts.json_schema import FOLDER, PUBLISHED, render
-from campaign_pipeline.core import columns as C
+from campaign_pipeline.dataset import columns as C
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))

@@ -17,8 +17,8 @@ import msgspec
 import phonenumbers
 import pytest
 
-from campaign_pipeline.core import portal_records
-from campaign_pipeline.core.phones import reference_parse
+from campaign_pipeline.dataset import portal_records
+from campaign_pipeline.dataset.phones import reference_parse
 from campaign_pipeline.sample import SAMPLE_EXPORT, SAMPLE_SUPPRESSIONS
 from campaign_pipeline.sample.generate import (
     GZIP_MEMBER_NAME,
@@ -27,7 +27,7 @@ from campaign_pipeline.sample.generate import (
     main,
     regenerate_sample,
 )
-from campaign_pipeline.sources.export_file import iter_export_lines
+from campaign_pipeline.files.export_file import iter_export_lines
 
 SELLING = portal_records.SELLING_STATUS
 ORDER_STATUSES = get_args(portal_records.OrderStatus)

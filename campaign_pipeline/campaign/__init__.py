@@ -1,1 +1,0 @@
-"""The campaign domain: its partitions, resources, assets with their checks, and schedules."""

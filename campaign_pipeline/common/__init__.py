@@ -1,0 +1,1 @@
+"""What every domain uses: errors, JSON log lines, masking of personal data."""

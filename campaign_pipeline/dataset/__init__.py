@@ -1,0 +1,1 @@
+"""The campaign dataset's rules (campaign-dataset.md): plain Python + polars + msgspec, no Dagster."""

@@ -1,0 +1,1 @@
+"""Everything that imports Dagster: the assets of each domain, alerts, IO managers."""

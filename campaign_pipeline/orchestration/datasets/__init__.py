@@ -1,0 +1,1 @@
+"""The dataset domain in Dagster: partitions, resources, assets with their checks, and schedules."""

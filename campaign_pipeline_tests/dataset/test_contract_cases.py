@@ -1,0 +1,27 @@
+"""The contract's executable cases (contract_cases.py) against the core library."""
+
+import pytest
+
+from campaign_pipeline.dataset import formats
+from campaign_pipeline.dataset.pipeline import build
+from campaign_pipeline.dataset.settings import BuildSettings
+from campaign_pipeline.files.export_file import iter_export_lines
+from campaign_pipeline.files.suppression_file import load_suppressions
+from campaign_pipeline_tests.contract_cases import CASES, run_case
+
+
+def build_with_core(export_path, *, segments, job_ids, groups, contact_sources, suppress_paths, region):
+    settings = BuildSettings(
+        region=region,
+        segments=tuple(segments),
+        job_ids=tuple(job_ids) if job_ids else None,
+        groups=tuple(groups) if groups else None,
+        contact_sources=tuple(contact_sources) if contact_sources else None,
+    )
+    result = build(iter_export_lines(export_path), settings, load_suppressions(suppress_paths, region))
+    return formats.to_csv(result.dataset()), formats.to_csv(result.exclusions)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_contract_case(case, tmp_path):
+    run_case(case, build_with_core, tmp_path)
