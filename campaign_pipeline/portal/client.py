@@ -29,6 +29,8 @@ from urllib.parse import quote, urlencode
 import httpx
 import msgspec
 
+from campaign_pipeline.http.pacing import Pacer
+from campaign_pipeline.http.retry import backoff_delay, retry_after_seconds
 from campaign_pipeline.portal.errors import (
     AccessKeyFailure,
     PortalAuthError,
@@ -103,7 +105,7 @@ class PortalClient:
         self._page_limit = page_limit
         self._transport = transport
         self._gate = _PriorityGate(concurrency)
-        self._pacer = _Pacer(requests_per_second)
+        self._pacer = Pacer(requests_per_second)
         self._progress = progress if progress is not None else _NoProgress()
         self._random = random.Random()
         self._http: httpx.AsyncClient | None = None
@@ -304,12 +306,12 @@ class PortalClient:
 
     def _retry_delay(self, response: httpx.Response | None, attempt: int) -> float:
         if response is not None and response.status_code == 429:
-            retry_after = _retry_after(response)
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
             if retry_after is not None:
                 # The portal said when; everyone waits, not just this request.
                 self._pacer.pause(retry_after)
                 return retry_after
-        return self._random.uniform(0, min(self._backoff_max, self._backoff_base * 2**attempt))
+        return backoff_delay(attempt, self._backoff_base, self._backoff_max, self._random)
 
 
 def _is_final(status: int, method: str, path: str) -> bool:
@@ -321,11 +323,6 @@ def _is_final(status: int, method: str, path: str) -> bool:
     if status == 200 or 400 <= status < 500:
         return True
     raise PortalRequestError(f"{method} {path}: {_status_text(status)}")
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "").strip()
-    return float(value) if value.isdigit() else None
 
 
 def _decode(response: httpx.Response, body_type: Any, method: str, path: str) -> Any:
@@ -522,27 +519,6 @@ class _PriorityGate:
                 waiter.set_result(None)
                 return
         self._free += 1
-
-
-class _Pacer:
-    """Spaces sends to `requests_per_second` and holds them while the portal asks to wait."""
-
-    def __init__(self, requests_per_second: float | None) -> None:
-        self._interval = 1.0 / requests_per_second if requests_per_second else 0.0
-        self._next_send = 0.0
-        self._paused_until = 0.0
-
-    async def wait(self) -> None:
-        now = asyncio.get_running_loop().time()
-        send_at = max(now, self._next_send, self._paused_until)
-        if self._interval:
-            self._next_send = send_at + self._interval
-        if send_at > now:
-            await asyncio.sleep(send_at - now)
-
-    def pause(self, seconds: float) -> None:
-        resume_at = asyncio.get_running_loop().time() + seconds
-        self._paused_until = max(self._paused_until, resume_at)
 
 
 # -- for callers that are not async ----------------------------------------
