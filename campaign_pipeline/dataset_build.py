@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.logs import JsonLog
-from campaign_pipeline.common.values import checked, header_token
+from campaign_pipeline.dataset import defaults as build_defaults
+from campaign_pipeline.portal import defaults as portal_defaults
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,11 @@ class BuildRequest:
     groups: tuple[str, ...] | None = None
     contact_sources: tuple[str, ...] | None = None
     suppress: tuple[str, ...] = ()
-    region: str = "FI"
+    region: str = build_defaults.REGION
     out: str | None = None
     dataset_format: str | None = None  # as a flag asked; None: --out's extension, else CSV
     exclusions: str | None = None
-    concurrency: int = 16
+    concurrency: int = portal_defaults.CONCURRENCY
     requests_per_second: float | None = None
     dry_run: bool = False
 

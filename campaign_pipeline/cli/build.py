@@ -10,7 +10,8 @@ import os
 import sys
 
 from campaign_pipeline.cli.exits import EXIT_OK
-from campaign_pipeline.common.values import http_url, positive_int, positive_number
+from campaign_pipeline.dataset import defaults as build_defaults
+from campaign_pipeline.portal import defaults as portal_defaults
 
 
 def add_parser(commands) -> None:
@@ -39,7 +40,10 @@ def add_parser(commands) -> None:
         dest="contact_sources", help="only contacts of this source",
     )
     build.add_argument("--suppress", metavar="FILE", nargs="+", action="extend", default=[], help="numbers never to message")
-    build.add_argument("--region", default="FI", help="default phone region for national formats (default FI)")
+    build.add_argument(
+        "--region", default=build_defaults.REGION,
+        help=f"default phone region for national formats (default {build_defaults.REGION})",
+    )
     build.add_argument("--out", metavar="PATH", help="dataset file or s3://bucket/key (default: stdout)")
     dataset_format = build.add_mutually_exclusive_group()
     dataset_format.add_argument(
@@ -50,7 +54,8 @@ def add_parser(commands) -> None:
     )
     build.add_argument("--exclusions", metavar="PATH", help="exclusions file (always CSV) or s3://bucket/key")
     build.add_argument(
-        "--concurrency", type=_checked(positive_int), default=16, metavar="N", help="portal requests in flight (default 16)"
+        "--concurrency", type=_checked(positive_int), default=portal_defaults.CONCURRENCY, metavar="N",
+        help=f"portal requests in flight (default {portal_defaults.CONCURRENCY})",
     )
     build.add_argument(
         "--rate-limit", type=_checked(positive_number), default=None, metavar="RPS",

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from campaign_pipeline.dataset.columns import CONTACT_SOURCES, SEGMENTS
+from campaign_pipeline.dataset.defaults import REGION
 from campaign_pipeline.dataset.phones import check_region
 
 
@@ -10,7 +11,7 @@ from campaign_pipeline.dataset.phones import check_region
 class BuildSettings:
     """`None` for a filter means "not asked for", which is not the same as empty."""
 
-    region: str = "FI"
+    region: str = REGION
     segments: tuple[str, ...] = SEGMENTS
     job_ids: tuple[str, ...] | None = None
     groups: tuple[str, ...] | None = None

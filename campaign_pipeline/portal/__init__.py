@@ -1,23 +1,26 @@
 """The portal API: a live reader (PortalClient) and a simulator to test it against.
 
 A plain library: no Dagster here, so the command line and the assets share it.
-The simulator loads on first use, so that `python -m
-campaign_pipeline.portal.simulator` does not find itself imported already.
+Every name loads on first use: `python -m campaign_pipeline.portal.simulator`
+must not find itself imported already, and reading `portal.defaults` (the
+command line's parser does) must not load httpx.
 """
 
-from campaign_pipeline.portal.client import (
-    PortalClient,
-    fetch_export_lines_sync,
-    generate_access_keys_sync,
-)
-from campaign_pipeline.portal.errors import (
-    AccessKeyFailure,
-    PortalAuthError,
-    PortalError,
-    PortalRequestError,
-    PortalResponseError,
-    PortalUnavailable,
-)
+import importlib
+
+_HOMES = {
+    "PortalClient": "client",
+    "fetch_export_lines_sync": "client",
+    "generate_access_keys_sync": "client",
+    "AccessKeyFailure": "errors",
+    "PortalAuthError": "errors",
+    "PortalError": "errors",
+    "PortalRequestError": "errors",
+    "PortalResponseError": "errors",
+    "PortalUnavailable": "errors",
+    "Faults": "simulator",
+    "PortalSimulator": "simulator",
+}
 
 __all__ = [
     "AccessKeyFailure",
@@ -35,8 +38,6 @@ __all__ = [
 
 
 def __getattr__(name: str):
-    if name in ("Faults", "PortalSimulator"):
-        from campaign_pipeline.portal import simulator
-
-        return getattr(simulator, name)
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"campaign_pipeline.portal.{_HOMES[name]}"), name)
     raise AttributeError(f"module 'campaign_pipeline.portal' has no attribute {name!r}")

@@ -31,6 +31,7 @@ import msgspec
 
 from campaign_pipeline.http.pacing import Pacer
 from campaign_pipeline.http.retry import backoff_delay, retry_after_seconds
+from campaign_pipeline.portal.defaults import CONCURRENCY, MAX_ATTEMPTS, MAX_PAGE_LIMIT
 from campaign_pipeline.portal.errors import (
     AccessKeyFailure,
     PortalAuthError,
@@ -40,7 +41,6 @@ from campaign_pipeline.portal.errors import (
 )
 
 SELLING_STATUS = "webshop_selling"
-MAX_PAGE_LIMIT = 500
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 # RemoteProtocolError is what a connection closed without a response looks like.
 TRANSIENT_ERRORS = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
@@ -79,9 +79,9 @@ class PortalClient:
         base_url: str,
         token: str,
         *,
-        concurrency: int = 16,
+        concurrency: int = CONCURRENCY,
         requests_per_second: float | None = None,
-        max_attempts: int = 6,
+        max_attempts: int = MAX_ATTEMPTS,
         backoff_base: float = 0.2,
         backoff_max: float = 10.0,
         timeout: float = 30.0,

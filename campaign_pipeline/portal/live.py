@@ -5,15 +5,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from campaign_pipeline.common.errors import RunFailed
+from campaign_pipeline.portal.defaults import CONCURRENCY, MAX_ATTEMPTS
 
 
 @dataclass(frozen=True)
 class LivePortal:
     base_url: str
     token: str = field(repr=False)
-    concurrency: int = 16
+    concurrency: int = CONCURRENCY
     requests_per_second: float | None = None
-    max_attempts: int = 6
+    max_attempts: int = MAX_ATTEMPTS
 
     def _options(self) -> dict:
         return {

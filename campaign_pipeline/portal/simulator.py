@@ -31,6 +31,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
+from campaign_pipeline.portal.defaults import MAX_PAGE_LIMIT as MAX_LIMIT
+
 ROUTE_JOBS = "GET /v1/jobs"
 ROUTE_JOB = "GET /v1/jobs/{job_id}"
 ROUTE_ACTIVITIES = "GET /v1/jobs/{job_id}/activities"
@@ -39,7 +41,6 @@ ROUTE_ACCESS_KEY = "POST /v1/subjects/{subject_id}/access-key"
 ROUTE_UNKNOWN = "unknown"
 
 DEFAULT_LIMIT = 100
-MAX_LIMIT = 500
 LOG_SIZE = 100_000  # requests remembered in `request_log`
 
 Response = tuple[int, bytes, dict[str, str]]  # status, JSON body, extra headers

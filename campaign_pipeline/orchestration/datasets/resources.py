@@ -12,6 +12,8 @@ from campaign_pipeline.dataset import formats
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.dataset.settings import BuildSettings
 from campaign_pipeline.common.values import checked, header_token, http_url, positive_int, positive_number
+from campaign_pipeline.dataset import defaults as build_defaults
+from campaign_pipeline.portal import defaults as portal_defaults
 
 
 class PortalSource(ConfigurableResource):
@@ -60,9 +62,9 @@ class PortalApiSource(PortalSource):
 
     base_url: str
     token: str
-    concurrency: int = 16
+    concurrency: int = portal_defaults.CONCURRENCY
     requests_per_second: float | None = None
-    max_attempts: int = 6
+    max_attempts: int = portal_defaults.MAX_ATTEMPTS
 
     def _portal(self):
         from campaign_pipeline.portal.live import LivePortal
@@ -111,7 +113,7 @@ def portal_from_env(env: Mapping[str, str], default_export: str) -> PortalSource
         return PortalExportSource(path=env.get("PORTAL_EXPORT") or default_export)
     try:
         base_url = checked("PORTAL_URL", http_url, env["PORTAL_URL"])
-        concurrency = checked("PORTAL_CONCURRENCY", positive_int, env.get("PORTAL_CONCURRENCY") or "16")
+        concurrency = checked("PORTAL_CONCURRENCY", positive_int, env.get("PORTAL_CONCURRENCY") or str(portal_defaults.CONCURRENCY))
         rate = env.get("PORTAL_RATE_LIMIT")
         rate = checked("PORTAL_RATE_LIMIT", positive_number, rate) if rate else None
     except InputError as error:
@@ -154,7 +156,7 @@ class _FailingIOManager(IOManager):
 class DatasetBuildSettings(ConfigurableResource):
     """The build's settings (contract, "Inputs"); `None` means a filter is not asked for."""
 
-    region: str = "FI"
+    region: str = build_defaults.REGION
     job_ids: list[str] | None = None
     groups: list[str] | None = None
     contact_sources: list[str] | None = None
