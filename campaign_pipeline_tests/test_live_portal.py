@@ -14,7 +14,7 @@ from dagster import DagsterInstance, materialize
 from campaign_pipeline.definitions import ASSET_CHECKS, ASSETS, resources_from_env
 from campaign_pipeline.portal import Faults, PortalSimulator
 from campaign_pipeline.portal.simulator import ROUTE_ACCESS_KEY
-from campaign_pipeline_tests.conftest import activity, job, subject
+from campaign_pipeline_tests.builders import activity, job, subject
 
 CLI = str(Path(sys.executable).parent / "campaign-cli")
 TOKEN = "test-token"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign_pipeline_tests.conftest import activity, job, subject
+from campaign_pipeline_tests.builders import activity, job, subject
 
 CLI = str(Path(sys.executable).parent / "campaign-cli")
 HEAVY = ("dagster", "pandera", "boto3")

@@ -5,7 +5,7 @@ import pytest
 from campaign_pipeline.dataset.decode import decode_activities, decode_export, decode_subjects, quarantine_of_activities
 from campaign_pipeline.common.errors import ExportUnreadable
 from campaign_pipeline.dataset.portal_records import Subject
-from campaign_pipeline_tests.conftest import activity, job, subject
+from campaign_pipeline_tests.builders import activity, job, subject
 
 import json
 

@@ -12,25 +12,10 @@ from typing import Any
 import orjson
 
 from campaign_pipeline.portal import PortalClient
+from campaign_pipeline_tests.builders import activity, job
 
 TOKEN = "sim-token"
 FAST_RETRIES = {"backoff_base": 0.001, "backoff_max": 0.005}
-
-
-def subject(subject_id: str, activity_id: str, **extra: Any) -> dict[str, Any]:
-    return {"id": subject_id, "activity_id": activity_id, "first_name": "Väinö", "last_name": "Äijälä",
-            "updated_at": "2026-03-01T09:30:00+02:00", "access_key": None, **extra}
-
-
-def activity(activity_id: str, job_id: str, subject_count: int, **extra: Any) -> dict[str, Any]:
-    subjects = [subject(f"{activity_id}-s{n}", activity_id) for n in range(subject_count)]
-    return {"id": activity_id, "job_id": job_id, "name": f"Class {activity_id}", "group_name": "5B", **extra,
-            "subjects": subjects}
-
-
-def job(job_id: str, status: str, activities: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"id": job_id, "organization_id": "org-1", "name": f"School {job_id}", "status": status,
-            "activities": activities}
 
 
 def portal_jobs() -> list[dict[str, Any]]:

@@ -15,7 +15,8 @@ from campaign_pipeline.portal import (
 )
 from campaign_pipeline.portal.simulator import ROUTE_ACCESS_KEY, access_key_for
 
-from campaign_pipeline_tests.portal.helpers import FAST_RETRIES, access_keys, job, portal_jobs, run, subject
+from campaign_pipeline_tests.builders import job, subject
+from campaign_pipeline_tests.portal.helpers import FAST_RETRIES, access_keys, portal_jobs, run
 
 SUBJECTS = ["act-1a-s0", "act-1a-s1", "act-3a-s2"]
 

@@ -3,7 +3,8 @@ of requests in flight rather than by wall time, so that a busy machine cannot fl
 
 from campaign_pipeline.portal import PortalSimulator
 
-from campaign_pipeline_tests.portal.helpers import access_keys, export_lines, fetch, job, activity, selling
+from campaign_pipeline_tests.builders import activity, job
+from campaign_pipeline_tests.portal.helpers import access_keys, export_lines, fetch, selling
 
 # Latencies are long next to the time it takes to send a request, even on a busy
 # machine: every request of a round is sent before the first of them is answered.

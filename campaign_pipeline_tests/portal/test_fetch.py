@@ -5,16 +5,8 @@ import orjson
 from campaign_pipeline.portal import Faults, PortalSimulator, fetch_export_lines_sync
 from campaign_pipeline.portal.simulator import ROUTE_ACCESS_KEY, ROUTE_JOB, ROUTE_JOBS
 
-from campaign_pipeline_tests.portal.helpers import (
-    activity,
-    export_lines,
-    fetch,
-    job,
-    portal_jobs,
-    requests_needed,
-    selling,
-    subject,
-)
+from campaign_pipeline_tests.builders import activity, job, subject
+from campaign_pipeline_tests.portal.helpers import export_lines, fetch, portal_jobs, requests_needed, selling
 
 
 def test_a_clean_read_gives_the_selling_jobs_exactly_with_no_request_to_spare():

@@ -13,7 +13,8 @@ import pytest
 from campaign_pipeline.portal import Faults, PortalSimulator
 from campaign_pipeline.portal.simulator import load_export, main
 
-from campaign_pipeline_tests.portal.helpers import activity, job, portal_jobs
+from campaign_pipeline_tests.builders import activity, job
+from campaign_pipeline_tests.portal.helpers import portal_jobs
 
 AUTH = {"Authorization": "Bearer sim-token"}
 

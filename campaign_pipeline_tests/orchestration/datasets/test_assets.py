@@ -16,7 +16,7 @@ from dagster import AssetKey, DagsterInstance, materialize
 from campaign_pipeline.orchestration.datasets.assets import campaign_dataset_checks
 from campaign_pipeline.dataset import columns as C
 from campaign_pipeline.definitions import ASSET_CHECKS, ASSETS, defs, resources_from_env
-from campaign_pipeline_tests.conftest import activity, job, subject
+from campaign_pipeline_tests.builders import activity, job, subject
 
 DAY = "2026-11-23"
 CLI = str(Path(sys.executable).parent / "campaign-cli")
