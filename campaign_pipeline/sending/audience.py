@@ -1,0 +1,84 @@
+"""A campaign's audience: the dataset rows of its organization and segment.
+
+The rows come from a dataset file (CSV or JSON as `campaign-cli build` writes
+them) or from the campaign database's checked dataset of a day. Either way the
+audience is a frame with every dataset column as text (a template renders
+`{subject_count}` like any other column), empty values as "", one row per phone
+(the first wins, in dataset order).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from campaign_pipeline.core.columns import DATASET
+from campaign_pipeline.core.errors import InputError
+
+COLUMNS = tuple(DATASET)
+# The dataset writes E.164 only; anything else means the file is not a dataset
+# (or was edited by hand) and no message could be sent to that row.
+_E164 = r"^\+[1-9][0-9]{6,14}$"
+
+
+def read_dataset_file(path: str | Path, organization_id: str, segment: str) -> pl.DataFrame:
+    """The audience of `organization_id` and `segment` in a dataset file.
+
+    InputError (exit 2) when the file is missing, unreadable, of another shape
+    (naming the missing columns) or holds a phone that is not E.164."""
+    rows = _read_file(Path(path))
+    return audience_of(rows, organization_id, segment, source=Path(path).name)
+
+
+def audience_of(rows: pl.DataFrame, organization_id: str, segment: str, source: str) -> pl.DataFrame:
+    """Narrows dataset rows to one organization and segment, one row per phone."""
+    missing = [name for name in COLUMNS if name not in rows.columns]
+    if missing:
+        raise InputError(f"{source} is not a campaign dataset: missing columns {', '.join(missing)}")
+    audience = (
+        rows.lazy()
+        .select(pl.col(name).cast(pl.String).fill_null("") for name in COLUMNS)
+        .filter((pl.col("organization_id") == organization_id) & (pl.col("segment") == segment))
+        .unique("phone", keep="first", maintain_order=True)
+        .collect()
+    )
+    bad = audience.filter(~pl.col("phone").str.contains(_E164)).height
+    if bad:
+        raise InputError(f"{source}: {bad} row{'s' if bad > 1 else ''} with a phone not in E.164 format")
+    return audience
+
+
+def _read_file(path: Path) -> pl.DataFrame:
+    if not path.exists():
+        raise InputError(f"dataset file {path} does not exist")
+    if not path.is_file():
+        raise InputError(f"dataset {path} is not a file")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(f"cannot read dataset file {path}: {error.strerror}") from None
+    # The build writes JSON as one array; anything else it writes is CSV.
+    json = data.lstrip()[:1] in (b"[", b"{")
+    try:
+        return _read_json(data) if json else _read_csv(data)
+    except (pl.exceptions.PolarsError, ValueError, UnicodeDecodeError) as error:
+        kind = "JSON" if json else "CSV"
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise InputError(f"dataset file {path} is not readable {kind}: {first_line[:200]}") from None
+
+
+def _read_csv(data: bytes) -> pl.DataFrame:
+    if not data.strip():
+        raise ValueError("the file is empty")
+    data.decode()  # polars would replace bad bytes silently; a dataset is UTF-8
+    return pl.read_csv(data, infer_schema=False)
+
+
+def _read_json(data: bytes) -> pl.DataFrame:
+    if data.strip() == b"[]":
+        return pl.DataFrame(schema=dict.fromkeys(COLUMNS, pl.String))
+    frame = pl.read_json(data, infer_schema_length=None)
+    if frame.columns == [] or not data.lstrip().startswith(b"["):
+        raise ValueError("not an array of objects")
+    return frame
