@@ -42,3 +42,33 @@ def export(tmp_path):
         return write_export(tmp_path / f"export-{next(counter)}{suffix}", lines, compress)
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The one PostgreSQL server of the test session (campaign_pipeline_tests/postgres.py)."""
+    from campaign_pipeline_tests.postgres import serve
+
+    yield from serve()
+
+
+@pytest.fixture(scope="session")
+def campaign_databases(postgres_server):
+    from campaign_pipeline_tests.postgres import CampaignDatabases
+
+    return CampaignDatabases(postgres_server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def campaign_db_url(request, tmp_path):
+    """An empty campaign database, on SQLite and on PostgreSQL (a fresh database
+    on the shared server), so every database test runs on both."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'campaign.db'}"
+        return
+    databases = request.getfixturevalue("campaign_databases")
+    name, url = databases.create()
+    try:
+        yield url
+    finally:
+        databases.server.drop_database(name)
