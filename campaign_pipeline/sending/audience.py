@@ -9,12 +9,17 @@ audience is a frame with every dataset column as text (a template renders
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import polars as pl
+from sqlalchemy import Connection, select
 
 from campaign_pipeline.core.columns import DATASET
 from campaign_pipeline.core.errors import InputError
+from campaign_pipeline.sending.db.models import dataset_rows
+from campaign_pipeline.sending.rules.encoding import measure
+from campaign_pipeline.sending.rules.templates import Template, render
 
 COLUMNS = tuple(DATASET)
 # The dataset writes E.164 only; anything else means the file is not a dataset
@@ -82,3 +87,30 @@ def _read_json(data: bytes) -> pl.DataFrame:
     if frame.columns == [] or not data.lstrip().startswith(b"["):
         raise ValueError("not an array of objects")
     return frame
+
+
+def read_dataset_day(connection: Connection, day: date, organization_id: str, segment: str) -> pl.DataFrame:
+    """The audience in the campaign database's checked dataset of `day` (loaded
+    by Dagster after the dataset's blocking checks passed), in dataset order.
+    The caller checks the day was loaded (campaigns.require_loaded_day)."""
+    query = (
+        select(*(dataset_rows.c[name] for name in COLUMNS))
+        .where(dataset_rows.c.day == day, dataset_rows.c.segment == segment,
+               dataset_rows.c.organization_id == organization_id)
+        .order_by(dataset_rows.c.position)
+    )
+    rows = connection.execute(query).all()
+    frame = pl.DataFrame(rows, schema=dict.fromkeys(COLUMNS, pl.String), orient="row", strict=False)
+    return audience_of(frame, organization_id, segment, source=f"dataset of {day} ({segment})")
+
+
+def messages_for(audience: pl.DataFrame, template: Template) -> pl.DataFrame:
+    """The frozen messages of an audience: phone, subject_id, the body rendered
+    for the row, its encoding and segments (rules.encoding.measure)."""
+    bodies = render(template, audience)
+    measured = measure(bodies)
+    return pl.DataFrame({
+        "phone": audience["phone"], "subject_id": audience["subject_id"], "body": bodies,
+        "encoding": measured["encoding"], "segments": measured["segments"],
+        "ucs2_characters": measured["ucs2_characters"],
+    })
