@@ -1,0 +1,84 @@
+"""Commands racing on one campaign, as real concurrent processes: whatever the
+interleaving, the campaign ends in one consistent state, it has messages iff
+it was scheduled, and never two audiences."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from campaign_pipeline.sending.db.engine import open_database
+from campaign_pipeline.sending.db.models import campaigns, messages
+from campaign_pipeline_tests.sending.datasets import dataset_row, write_dataset  # noqa: F401 (a fixture)
+
+CLI = str(Path(sys.executable).parent / "campaign-cli")
+AUDIENCE = 5_000  # big enough that a schedule's transaction lasts while the others arrive
+RACERS = (
+    ("schedule",), ("schedule",), ("cancel",), ("update", "--name", "Raced"), ("delete",),
+)
+
+
+@pytest.fixture
+def env(campaign_db_url):
+    return {**os.environ, "CAMPAIGN_DB_URL": campaign_db_url}
+
+
+def run(env, *args, cwd):
+    result = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
+    return result
+
+
+@pytest.mark.parametrize("racers", [RACERS, RACERS[:4] + (("pause",),)], ids=["with-delete", "with-pause"])
+def test_racing_commands_leave_one_consistent_state(env, write_dataset, tmp_path, racers):
+    dataset = write_dataset([dataset_row(f"+35840{n:07d}", subject_id=f"s{n}") for n in range(AUDIENCE)])
+    assert run(env, "org", "set", "org-1", cwd=tmp_path).returncode == 0
+    created = run(env, "campaign", "create", "--org", "org-1", "--name", "n", "--body", "Hei {first_name}",
+                  "--dataset", dataset, cwd=tmp_path)
+    campaign_id = json.loads(created.stdout)["id"]
+    # All start together: each waits for the starting gun before running its command.
+    gun = tmp_path / "go"
+    waiter = ("import os, sys, time\nwhile not os.path.exists(sys.argv[1]): time.sleep(0.005)\n"
+              "from campaign_pipeline.cli import main\nsys.exit(main(sys.argv[2:]))")
+    processes = [
+        subprocess.Popen([sys.executable, "-c", waiter, str(gun), "campaign", command, str(campaign_id),
+                          "--org", "org-1", *rest], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=env, cwd=tmp_path)
+        for command, *rest in racers
+    ]
+    time.sleep(3)  # every racer imported and waiting
+    gun.touch()
+    outcomes = []
+    for (command, *_), process in zip(racers, processes):
+        stdout, stderr = process.communicate(timeout=300)
+        logs = [json.loads(line) for line in stderr.splitlines()]  # JSON lines only, no traceback
+        assert process.returncode in (0, 2), stderr
+        if process.returncode == 2:
+            assert [entry["event"] for entry in logs if entry["level"] == "error"] == ["usage_error"]
+            assert "not found" in logs[-1]["message"] or "it is " in logs[-1]["message"], logs
+        outcomes.append((command, process.returncode == 0))
+    won = {command for command, ok in outcomes if ok}
+
+    engine = open_database(env["CAMPAIGN_DB_URL"])
+    with engine.connect() as connection:
+        status = connection.execute(select(campaigns.c.status).where(campaigns.c.id == campaign_id)).scalar()
+        counts = dict(connection.execute(
+            select(messages.c.status, func.count()).where(messages.c.campaign_id == campaign_id)
+            .group_by(messages.c.status)).all())
+        distinct = connection.execute(
+            select(func.count(func.distinct(messages.c.phone))).where(messages.c.campaign_id == campaign_id)).scalar()
+    engine.dispose()
+    scheduled = sum(1 for command, ok in outcomes if ok and command == "schedule")
+    assert scheduled <= 1
+    if scheduled:
+        assert "delete" not in won and sum(counts.values()) == distinct == AUDIENCE
+        expected = {"scheduled": {"pending"}, "paused": {"pending"}, "cancelled": {"cancelled"}}
+        assert status in expected and set(counts) == expected[status], (outcomes, status, counts)
+        assert ("cancel" in won) == (status == "cancelled")
+    else:
+        assert counts == {} and "cancel" not in won and "pause" not in won
+        assert status == (None if "delete" in won else "draft"), (outcomes, status)
