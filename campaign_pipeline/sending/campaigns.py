@@ -117,7 +117,7 @@ def schedule_campaign(engine: Engine, organization_id: str, campaign_id: int | s
         )
         audience = read_audience(connection, organization_id, row.segment, day=row.day, dataset=row.dataset_path)
         frozen = audiences.messages_for(audience, templates.check_template(row.body))
-        inserted = bulk_insert(connection, messages, _message_rows(frozen, _id(campaign_id), organization_id, now))
+        inserted = _insert_messages(connection, frozen, _id(campaign_id), organization_id, now)
     if log is not None:
         log.info("audience_frozen", campaign_id=_id(campaign_id), organization_id=organization_id, messages=inserted)
     return {"id": _id(campaign_id), "status": "scheduled", "scheduled_at": rfc3339(start), "messages": inserted}
@@ -290,18 +290,12 @@ def _document(row) -> dict:
     }
 
 
-def _message_rows(frozen: pl.DataFrame, campaign_id: int, organization_id: str, now: datetime) -> pl.DataFrame:
-    stamp = pl.lit(now, dtype=pl.Datetime("us", "UTC"))
-    return frozen.select(
-        pl.lit(campaign_id, dtype=pl.Int64).alias("campaign_id"),
-        pl.lit(organization_id).alias("organization_id"),
-        pl.lit("campaign").alias("kind"),
-        "phone", "subject_id", "body", "encoding", "segments",
-        pl.lit("pending").alias("status"),
-        pl.lit(0, dtype=pl.Int64).alias("attempts"),
-        pl.lit(0, dtype=pl.Int64).alias("polls"),
-        stamp.alias("created_at"),
-        stamp.alias("updated_at"),
+def _insert_messages(connection: Connection, frozen: pl.DataFrame, campaign_id: int, organization_id: str,
+                     now: datetime) -> int:
+    return bulk_insert(
+        connection, messages, frozen.select("phone", "subject_id", "body", "encoding", "segments"),
+        constants={"campaign_id": campaign_id, "organization_id": organization_id, "kind": "campaign",
+                   "status": "pending", "attempts": 0, "polls": 0, "created_at": now, "updated_at": now},
     )
 
 

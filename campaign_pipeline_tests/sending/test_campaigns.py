@@ -159,6 +159,10 @@ def test_schedule_at_a_time_and_the_limits_of_at(engine, dataset):
     result = campaigns.schedule_campaign(engine, "org-1", campaign_id, at="2026-12-03T09:00:00+02:00", now=now)
     assert result["scheduled_at"] == "2026-12-03T07:00:00Z"
     assert campaigns.show_campaign(engine, "org-1", campaign_id)["scheduled_at"] == "2026-12-03T07:00:00Z"
+    with engine.connect() as connection:
+        stamps = connection.execute(select(messages.c.created_at, messages.c.updated_at, messages.c.attempts)
+                                    .where(messages.c.campaign_id == campaign_id)).all()
+    assert set(stamps) == {(now, now, 0)} and len(stamps) == 3
 
 
 def test_a_dataset_that_cannot_be_read_at_schedule_leaves_a_draft(engine, dataset):
