@@ -52,12 +52,12 @@ def create_campaign(engine: Engine, organization_id: str, *, name: str, body: st
         window_start, window_end = str(windows.parse_window(window)).split("-")
     dataset_path = None if dataset is None else str(Path(dataset).resolve())
     day = None if day is None else parse_day(day)
+    if dataset_path is not None:  # read before the write lock is taken: it may be 10^6 rows
+        audiences.read_dataset_file(dataset_path, organization_id, segment)
     with writing(engine) as connection, connection.begin():
         require_organization(connection, organization_id)
         if day is not None:
             require_loaded_day(connection, day, segment)
-        else:
-            audiences.read_dataset_file(dataset_path, organization_id, segment)
         now = _now()
         campaign_id = connection.execute(
             insert(campaigns).values(
