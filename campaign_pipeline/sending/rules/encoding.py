@@ -15,8 +15,8 @@ part.
 
 `encoding_of` and `segments` are the per-message reference; `measure` does
 the same for a whole audience with polars expressions and only walks, in
-Python, the long bodies holding two-unit characters (where a pair may
-straddle a part boundary).
+Python, the bodies whose count a straddling pair could change: those with
+two-unit characters whose length falls in the last k-1 units before k parts.
 """
 
 import re
@@ -96,9 +96,13 @@ def measure(bodies: pl.Series) -> pl.DataFrame:
     ).with_columns(units=text.str.len_chars().cast(pl.Int64) + pl.col("wide"))
     single = pl.when(pl.col("encoding") == GSM7).then(_SINGLE[GSM7]).otherwise(_SINGLE[UCS2])
     part = pl.when(pl.col("encoding") == GSM7).then(_PART[GSM7]).otherwise(_PART[UCS2])
+    # k = ceil(units / part) parts are needed; with no two-unit character they suffice. With some,
+    # greedy parts hold at least part - 1 units each, so k still suffice unless the body ends in the
+    # last k - 1 units before part * k: only those few are walked.
+    parts = (pl.col("units") + part - 1) // part
     frame = frame.with_columns(
         segments=pl.when(pl.col("units") <= single).then(1)
-        .when(pl.col("wide") == 0).then((pl.col("units") + part - 1) // part)
+        .when((pl.col("wide") == 0) | (pl.col("units") <= part * parts - (parts - 1))).then(parts)
         .otherwise(None).cast(pl.Int64),
         ucs2_characters=pl.when(pl.col("encoding") == UCS2)
         .then(text.str.extract_all(_NOT_GSM).list.unique(maintain_order=True))
@@ -109,8 +113,8 @@ def measure(bodies: pl.Series) -> pl.DataFrame:
 
 
 def _count_straddling(frame: pl.DataFrame) -> pl.DataFrame:
-    # Long bodies with two-unit characters: a pair may straddle a part boundary, so walk
-    # each distinct one (a template's audience repeats few distinct long bodies per shape).
+    # Long bodies with two-unit characters just under a multiple of the part size: whether a
+    # pair straddles a part boundary decides, so walk each distinct one.
     long = frame.with_row_index("row").filter(pl.col("segments").is_null())
     if long.height == 0:
         return frame
