@@ -32,6 +32,7 @@ GSM_BASIC = (
 GSM_EXTENSION = "\f^{}\\[]~|€"
 
 GSM7, UCS2 = "gsm7", "ucs2"
+MAX_BODY_CHARACTERS = 1600  # sending step 6: a longer rendered body is skipped (`too_long`)
 _SINGLE = {GSM7: 160, UCS2: 70}
 _PART = {GSM7: 153, UCS2: 67}
 
@@ -52,6 +53,11 @@ _WIDE_RE = {GSM7: re.compile(f"[{re.escape(GSM_EXTENSION)}]"), UCS2: re.compile(
 def encoding_of(text: str) -> str:
     """'gsm7' when GSM 03.38 (basic plus extension table) can hold the text, else 'ucs2'."""
     return GSM7 if all(char in _BASIC or char in _EXTENSION for char in text) else UCS2
+
+
+def too_long(text: str) -> bool:
+    """Over 1,600 characters (code points, whatever the encoding)."""
+    return len(text) > MAX_BODY_CHARACTERS
 
 
 def segments(text: str) -> int:
@@ -86,8 +92,9 @@ def _parts_of_long(text: str, encoding: str) -> int:
 
 
 def measure(bodies: pl.Series) -> pl.DataFrame:
-    """Per body: `encoding` ('gsm7'|'ucs2'), `segments`, and `ucs2_characters` (the distinct
-    characters that forced UCS-2, in order of appearance; empty for GSM-7). A null body is empty."""
+    """Per body: `encoding` ('gsm7'|'ucs2'), `segments`, `ucs2_characters` (the distinct
+    characters that forced UCS-2, in order of appearance; empty for GSM-7) and `too_long`.
+    A null body is empty."""
     text = pl.col("body").fill_null("")
     encoding = pl.when(text.str.contains(_NOT_GSM)).then(pl.lit(UCS2)).otherwise(pl.lit(GSM7))
     frame = pl.DataFrame({"body": bodies.cast(pl.String)}).with_columns(encoding=encoding).with_columns(
@@ -109,7 +116,8 @@ def measure(bodies: pl.Series) -> pl.DataFrame:
         .otherwise(pl.lit([], dtype=pl.List(pl.String))),
     )
     frame = _count_straddling(frame)
-    return frame.select("encoding", "segments", "ucs2_characters")
+    return frame.select("encoding", "segments", "ucs2_characters",
+                        too_long=text.str.len_chars() > MAX_BODY_CHARACTERS)
 
 
 def _count_straddling(frame: pl.DataFrame) -> pl.DataFrame:

@@ -4,7 +4,7 @@ import polars as pl
 import pytest
 
 from campaign_pipeline.sending.rules.encoding import (
-    GSM_BASIC, GSM_EXTENSION, encoding_of, measure, segments, ucs2_character_counts,
+    GSM_BASIC, GSM_EXTENSION, MAX_BODY_CHARACTERS, encoding_of, measure, segments, too_long, ucs2_character_counts,
 )
 
 EURO = "€"      # an extension character: two septets
@@ -60,7 +60,7 @@ def test_segments_at_every_boundary(text, encoding, count):
 
 def test_measure_names_the_characters_that_forced_ucs2():
     measured = measure(pl.Series(["Hei Äiti", "Moi ç ç", "Olá ç", "😀 x", None, "ж ok €"]))
-    assert measured.columns == ["encoding", "segments", "ucs2_characters"]
+    assert measured.columns == ["encoding", "segments", "ucs2_characters", "too_long"]
     assert measured["encoding"].to_list() == ["gsm7", "ucs2", "ucs2", "ucs2", "gsm7", "ucs2"]
     assert measured["ucs2_characters"].to_list()[0] == []
     assert measured["ucs2_characters"].to_list()[1] == ["ç"]  # once per message
@@ -99,3 +99,10 @@ def test_measure_agrees_with_the_scalar_reference():
     measured = measure(pl.Series(bodies))
     assert measured["encoding"].to_list() == [encoding_of(body) for body in bodies]
     assert measured["segments"].to_list() == [segments(body) for body in bodies]
+
+
+def test_a_body_over_1600_code_points_is_too_long():
+    assert MAX_BODY_CHARACTERS == 1600
+    bodies = ["a" * 1600, "a" * 1601, EMOJI * 1600, EMOJI * 1601, EURO * 1600]
+    assert [too_long(body) for body in bodies] == [False, True, False, True, False]
+    assert measure(pl.Series(bodies))["too_long"].to_list() == [False, True, False, True, False]
