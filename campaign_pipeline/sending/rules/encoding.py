@@ -15,8 +15,8 @@ part.
 
 `encoding_of` and `segments` are the per-message reference; `measure` does
 the same for a whole audience with polars expressions and only walks, in
-Python, the long bodies holding two-unit characters (where a pair may
-straddle a part boundary).
+Python, the bodies whose count a straddling pair could change: those with
+two-unit characters whose length falls in the last k-1 units before k parts.
 """
 
 import re
@@ -32,6 +32,7 @@ GSM_BASIC = (
 GSM_EXTENSION = "\f^{}\\[]~|€"
 
 GSM7, UCS2 = "gsm7", "ucs2"
+MAX_BODY_CHARACTERS = 1600  # sending step 6: a longer rendered body is skipped (`too_long`)
 _SINGLE = {GSM7: 160, UCS2: 70}
 _PART = {GSM7: 153, UCS2: 67}
 
@@ -52,6 +53,11 @@ _WIDE_RE = {GSM7: re.compile(f"[{re.escape(GSM_EXTENSION)}]"), UCS2: re.compile(
 def encoding_of(text: str) -> str:
     """'gsm7' when GSM 03.38 (basic plus extension table) can hold the text, else 'ucs2'."""
     return GSM7 if all(char in _BASIC or char in _EXTENSION for char in text) else UCS2
+
+
+def too_long(text: str) -> bool:
+    """Over 1,600 characters (code points, whatever the encoding)."""
+    return len(text) > MAX_BODY_CHARACTERS
 
 
 def segments(text: str) -> int:
@@ -86,8 +92,9 @@ def _parts_of_long(text: str, encoding: str) -> int:
 
 
 def measure(bodies: pl.Series) -> pl.DataFrame:
-    """Per body: `encoding` ('gsm7'|'ucs2'), `segments`, and `ucs2_characters` (the distinct
-    characters that forced UCS-2, in order of appearance; empty for GSM-7). A null body is empty."""
+    """Per body: `encoding` ('gsm7'|'ucs2'), `segments`, `ucs2_characters` (the distinct
+    characters that forced UCS-2, in order of appearance; empty for GSM-7) and `too_long`.
+    A null body is empty."""
     text = pl.col("body").fill_null("")
     encoding = pl.when(text.str.contains(_NOT_GSM)).then(pl.lit(UCS2)).otherwise(pl.lit(GSM7))
     frame = pl.DataFrame({"body": bodies.cast(pl.String)}).with_columns(encoding=encoding).with_columns(
@@ -96,21 +103,26 @@ def measure(bodies: pl.Series) -> pl.DataFrame:
     ).with_columns(units=text.str.len_chars().cast(pl.Int64) + pl.col("wide"))
     single = pl.when(pl.col("encoding") == GSM7).then(_SINGLE[GSM7]).otherwise(_SINGLE[UCS2])
     part = pl.when(pl.col("encoding") == GSM7).then(_PART[GSM7]).otherwise(_PART[UCS2])
+    # k = ceil(units / part) parts are needed; with no two-unit character they suffice. With some,
+    # greedy parts hold at least part - 1 units each, so k still suffice unless the body ends in the
+    # last k - 1 units before part * k: only those few are walked.
+    parts = (pl.col("units") + part - 1) // part
     frame = frame.with_columns(
         segments=pl.when(pl.col("units") <= single).then(1)
-        .when(pl.col("wide") == 0).then((pl.col("units") + part - 1) // part)
+        .when((pl.col("wide") == 0) | (pl.col("units") <= part * parts - (parts - 1))).then(parts)
         .otherwise(None).cast(pl.Int64),
         ucs2_characters=pl.when(pl.col("encoding") == UCS2)
         .then(text.str.extract_all(_NOT_GSM).list.unique(maintain_order=True))
         .otherwise(pl.lit([], dtype=pl.List(pl.String))),
     )
     frame = _count_straddling(frame)
-    return frame.select("encoding", "segments", "ucs2_characters")
+    return frame.select("encoding", "segments", "ucs2_characters",
+                        too_long=text.str.len_chars() > MAX_BODY_CHARACTERS)
 
 
 def _count_straddling(frame: pl.DataFrame) -> pl.DataFrame:
-    # Long bodies with two-unit characters: a pair may straddle a part boundary, so walk
-    # each distinct one (a template's audience repeats few distinct long bodies per shape).
+    # Long bodies with two-unit characters just under a multiple of the part size: whether a
+    # pair straddles a part boundary decides, so walk each distinct one.
     long = frame.with_row_index("row").filter(pl.col("segments").is_null())
     if long.height == 0:
         return frame

@@ -117,6 +117,13 @@ def next_day_start(zone_name: str, now: datetime) -> datetime:
     return datetime.combine(tomorrow, time(), tzinfo=zone).astimezone(UTC)
 
 
+def quota_not_before(zones: Iterable[str], window: Window, organization_zone: str,
+                     now: datetime) -> datetime | None:
+    """Over the daily quota: the earliest instant, from the start of the organization's next
+    day, when all zones are inside the window (None: no window within 7 days of that start)."""
+    return next_window_time(zones, window, next_day_start(organization_zone, now))
+
+
 @functools.cache
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)

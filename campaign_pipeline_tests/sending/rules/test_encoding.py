@@ -4,7 +4,7 @@ import polars as pl
 import pytest
 
 from campaign_pipeline.sending.rules.encoding import (
-    GSM_BASIC, GSM_EXTENSION, encoding_of, measure, segments, ucs2_character_counts,
+    GSM_BASIC, GSM_EXTENSION, MAX_BODY_CHARACTERS, encoding_of, measure, segments, too_long, ucs2_character_counts,
 )
 
 EURO = "€"      # an extension character: two septets
@@ -60,7 +60,7 @@ def test_segments_at_every_boundary(text, encoding, count):
 
 def test_measure_names_the_characters_that_forced_ucs2():
     measured = measure(pl.Series(["Hei Äiti", "Moi ç ç", "Olá ç", "😀 x", None, "ж ok €"]))
-    assert measured.columns == ["encoding", "segments", "ucs2_characters"]
+    assert measured.columns == ["encoding", "segments", "ucs2_characters", "too_long"]
     assert measured["encoding"].to_list() == ["gsm7", "ucs2", "ucs2", "ucs2", "gsm7", "ucs2"]
     assert measured["ucs2_characters"].to_list()[0] == []
     assert measured["ucs2_characters"].to_list()[1] == ["ç"]  # once per message
@@ -74,17 +74,35 @@ def test_measure_of_no_bodies():
     assert measured.height == 0 and ucs2_character_counts(measured) == {}
 
 
+NEAR_PART_ENDS = [159, 160, 161, 304, 305, 306, 307, 457, 458, 459, 460, 69, 70, 71, 132, 133, 134, 135, 199, 200, 201]
+
+
 def _random_body(rng: random.Random) -> str:
-    alphabet = ["a", "a", "a", " ", EURO, "[", "é", "ç", CYR, EMOJI, "\n"]
-    pool = alphabet if rng.random() < 0.5 else ["a", "b", " ", EURO, "^", "\f"]
-    if rng.random() < 0.3:
-        pool = ["a", CYR, EMOJI]
-    return "".join(rng.choice(pool) for _ in range(rng.choice([rng.randint(0, 400), rng.randint(60, 170)])))
+    pool = rng.choice([
+        ["a", "a", "a", " ", EURO, "[", "é", "ç", CYR, EMOJI, "\n"],
+        ["a", "b", " ", EURO, "^", "\f"],
+        ["a", CYR, EMOJI],
+        [CYR, EMOJI, EMOJI],
+    ])
+    # lengths near where parts end, where a straddling pair changes the count, and anywhere
+    target = rng.choice(NEAR_PART_ENDS) if rng.random() < 0.6 else rng.randint(0, 400)
+    chars, units = [], 0
+    while units < target:
+        chars.append(rng.choice(pool))
+        units += 2 if chars[-1] in (EURO, "[", "^", "\f", EMOJI) else 1
+    return "".join(chars)
 
 
 def test_measure_agrees_with_the_scalar_reference():
     rng = random.Random(20261202)
-    bodies = [_random_body(rng) for _ in range(3000)]
+    bodies = [_random_body(rng) for _ in range(2500)]
     measured = measure(pl.Series(bodies))
     assert measured["encoding"].to_list() == [encoding_of(body) for body in bodies]
     assert measured["segments"].to_list() == [segments(body) for body in bodies]
+
+
+def test_a_body_over_1600_code_points_is_too_long():
+    assert MAX_BODY_CHARACTERS == 1600
+    bodies = ["a" * 1600, "a" * 1601, EMOJI * 1600, EMOJI * 1601, EURO * 1600]
+    assert [too_long(body) for body in bodies] == [False, True, False, True, False]
+    assert measure(pl.Series(bodies))["too_long"].to_list() == [False, True, False, True, False]

@@ -4,7 +4,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from campaign_pipeline.sending.rules.hours import inside, next_day_start, next_window_time, recipient_zones
+from campaign_pipeline.sending.rules.hours import (
+    inside, next_day_start, next_window_time, quota_not_before, recipient_zones,
+)
 from campaign_pipeline.sending.rules.windows import Window, parse_window
 
 UTC = timezone.utc
@@ -134,3 +136,11 @@ def test_nothing_within_seven_days_is_no_window():
 ])
 def test_the_organizations_next_day_starts_at_its_first_local_instant(zone, now, expected):
     assert next_day_start(zone, at(now)) == at(expected)
+
+
+def test_over_quota_waits_for_the_window_from_the_organizations_next_day():
+    now = at("2026-12-02T12:00:00Z")  # the organization's next day starts at 22:00Z (Helsinki midnight)
+    assert quota_not_before(HELSINKI, DAY, "Europe/Helsinki", now) == at("2026-12-03T07:00:00Z")
+    assert quota_not_before(("America/New_York",), DAY, "Europe/Helsinki", now) == at("2026-12-02T22:00:00Z")
+    # 12 hours apart: an 11-hour window never holds both
+    assert quota_not_before(("Europe/Helsinki", "Pacific/Honolulu"), DAY, "Europe/Helsinki", now) is None
