@@ -6,7 +6,7 @@ import pytest
 from campaign_pipeline.core.columns import DATASET
 from campaign_pipeline.core.errors import InputError
 from campaign_pipeline.sending.audience import read_dataset_file
-from campaign_pipeline_tests.sending.datasets import dataset_row, write_dataset  # noqa: F401 (a fixture)
+from campaign_pipeline_tests.sending.campaign_fixtures import dataset_row
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from campaign_pipeline.sending.rules.lifecycle import MESSAGE_STATUSES
-from campaign_pipeline_tests.sending.datasets import dataset_row, write_dataset  # noqa: F401 (a fixture)
+from campaign_pipeline_tests.sending.campaign_fixtures import dataset_row
 
 CLI = str(Path(sys.executable).parent / "campaign-cli")
 PHONES = ("+358401111111", "+358402222222", "+358403333333")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from campaign_pipeline.sending.db.engine import open_database
 from campaign_pipeline.sending.db.models import campaigns, messages
-from campaign_pipeline_tests.sending.datasets import dataset_row, write_dataset  # noqa: F401 (a fixture)
+from campaign_pipeline_tests.sending.campaign_fixtures import dataset_row
 
 CLI = str(Path(sys.executable).parent / "campaign-cli")
 AUDIENCE = 5_000  # big enough that a schedule's transaction lasts while the others arrive

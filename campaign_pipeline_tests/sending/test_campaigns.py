@@ -8,26 +8,12 @@ from sqlalchemy import insert, select, update
 
 from campaign_pipeline.core.errors import InputError
 from campaign_pipeline.sending import campaigns
-from campaign_pipeline.sending.db.engine import open_database
 from campaign_pipeline.sending.db.models import campaigns as campaigns_table
 from campaign_pipeline.sending.db.models import dataset_days, dataset_rows, messages, organizations
 from campaign_pipeline.sending.rules.lifecycle import MESSAGE_STATUSES, IllegalTransition
-from campaign_pipeline_tests.sending.datasets import dataset_row, write_dataset  # noqa: F401 (a fixture)
+from campaign_pipeline_tests.sending.campaign_fixtures import dataset_row
 
 BODY = "Hei {first_name}! Kuvat: https://x.fi/{access_key}"
-
-
-@pytest.fixture
-def engine(campaign_db_url):
-    engine = open_database(campaign_db_url)
-    now = datetime.now(UTC)
-    with engine.begin() as connection:
-        for org in ("org-1", "org-2"):
-            connection.execute(insert(organizations).values(
-                id=org, timezone="Europe/Helsinki", window_start="09:00", window_end="20:00", mps=10,
-                created_at=now, updated_at=now))
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
@@ -266,3 +252,18 @@ def test_timestamps_move_with_changes(engine, dataset):
     campaigns.schedule_campaign(engine, "org-1", campaign_id, now=later)
     after = campaigns.show_campaign(engine, "org-1", campaign_id)
     assert after["created_at"] == before["created_at"] and after["updated_at"] >= before["updated_at"]
+
+
+def test_an_organization_id_with_quotes_and_sql_survives_the_bulk_insert(engine, write_dataset):
+    org = "o'rg\"; DROP TABLE messages; --"
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        connection.execute(insert(organizations).values(
+            id=org, timezone="Europe/Helsinki", window_start="09:00", window_end="20:00", mps=10,
+            created_at=now, updated_at=now))
+    path = write_dataset([dataset_row("+358401111111", organization_id=org, first_name="O'Brien")])
+    campaign_id = campaigns.create_campaign(engine, org, name="n", body="{first_name} '; --", dataset=path)["id"]
+    assert campaigns.schedule_campaign(engine, org, campaign_id)["messages"] == 1
+    frozen = campaign_messages(engine, campaign_id)
+    assert frozen.select("org", "body").rows() == [(org, "O'Brien '; --")]
+    assert campaigns.show_campaign(engine, org, campaign_id)["messages"]["pending"] == 1

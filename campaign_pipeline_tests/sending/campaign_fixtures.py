@@ -1,10 +1,16 @@
-"""Campaign datasets for tests, written with the build's own writers."""
+"""Fixtures of the campaign tests: datasets written with the build's own writers, and
+a campaign database (SQLite and PostgreSQL) holding organizations org-1 and org-2."""
+
+from datetime import UTC, datetime
 
 import polars as pl
 import pytest
+from sqlalchemy import insert
 
 from campaign_pipeline.core import formats
 from campaign_pipeline.core.columns import DATASET
+from campaign_pipeline.sending.db.engine import open_database
+from campaign_pipeline.sending.db.models import organizations
 
 
 def dataset_row(phone="+358401234567", organization_id="org-1", segment="buyer", **extra) -> dict:
@@ -34,3 +40,16 @@ def write_dataset(tmp_path):
         return path
 
     return _write
+
+
+@pytest.fixture
+def engine(campaign_db_url):
+    engine = open_database(campaign_db_url)
+    now = datetime.now(UTC)
+    with engine.begin() as connection:
+        for org in ("org-1", "org-2"):
+            connection.execute(insert(organizations).values(
+                id=org, timezone="Europe/Helsinki", window_start="09:00", window_end="20:00", mps=10,
+                created_at=now, updated_at=now))
+    yield engine
+    engine.dispose()
