@@ -109,7 +109,7 @@ def main() -> None:
               f"sqlite {sqlite3.sqlite_version}; {args.rows:,} rows, {path.stat().st_size / 1e6:.0f} MB CSV")
 
         # The stages on their own, to see where the time goes.
-        rows, wall, cpu = timed(audience.read_dataset_file, path, "org-1", "buyer")
+        (rows, _), wall, cpu = timed(audience.read_dataset_file, path, "org-1", "buyer")
         print(f"  read dataset       {wall:6.2f} s wall {cpu:6.2f} s cpu")
         frozen, wall, cpu = timed(audience.messages_for, rows, check_template(BODY))
         print(f"  render + measure   {wall:6.2f} s wall {cpu:6.2f} s cpu")

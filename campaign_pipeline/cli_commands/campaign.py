@@ -27,7 +27,8 @@ def add_parser(subparsers) -> None:
     source = create.add_mutually_exclusive_group(required=True)
     source.add_argument("--dataset", metavar="FILE", help="a dataset file (CSV or JSON as build writes them)")
     source.add_argument("--day", metavar="YYYY-MM-DD", help="the checked dataset of that day, loaded by Dagster")
-    create.add_argument("--segment", choices=SEGMENTS, default="buyer", help="default buyer")
+    create.add_argument("--segment", choices=SEGMENTS,
+                        help="default buyer; a --dataset file of one segment: that one")
     create.add_argument("--window", metavar="HH:MM-HH:MM", help="sending hours (default: the organization's)")
 
     update = actions.add_parser("update", help="change a draft's name or body")

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, select
 
-from campaign_pipeline.core.columns import DATASET
+from campaign_pipeline.core.columns import DATASET, SEGMENTS
 from campaign_pipeline.core.errors import InputError
 from campaign_pipeline.sending.db.models import dataset_rows
 from campaign_pipeline.sending.rules.encoding import measure
@@ -27,20 +27,32 @@ COLUMNS = tuple(DATASET)
 _E164 = r"^\+[1-9][0-9]{6,14}$"
 
 
-def read_dataset_file(path: str | Path, organization_id: str, segment: str) -> pl.DataFrame:
-    """The audience of `organization_id` and `segment` in a dataset file.
+def read_dataset_file(path: str | Path, organization_id: str, segment: str | None) -> tuple[pl.DataFrame, str]:
+    """The audience of `organization_id` in a dataset file, and its segment.
 
-    InputError (exit 2) when the file is missing, unreadable, of another shape
-    (naming the missing columns) or holds a phone that is not E.164."""
+    A file of one segment (`build --buyers`) is that segment's audience: with
+    `segment` None it is taken as the campaign's; naming the other one is a
+    usage error rather than an empty audience. A file of both segments is
+    narrowed to `segment` (None: buyer). InputError (exit 2) too when the file
+    is missing, unreadable, of another shape (naming the missing columns) or
+    holds a phone that is not E.164."""
+    source = Path(path).name
     rows = _read_file(Path(path))
-    return audience_of(rows, organization_id, segment, source=Path(path).name)
+    missing = [name for name in COLUMNS if name not in rows.columns]
+    if missing:
+        raise InputError(f"{source} is not a campaign dataset: missing columns {', '.join(missing)}")
+    held = set(rows["segment"].cast(pl.String).unique().to_list()) & set(SEGMENTS)
+    if len(held) == 1:
+        (only,) = held
+        if segment not in (None, only):
+            raise InputError(f"{source} holds only {only} rows, no {segment}: give --segment {only} or another file")
+        segment = only
+    segment = segment or SEGMENTS[0]
+    return audience_of(rows, organization_id, segment, source), segment
 
 
 def audience_of(rows: pl.DataFrame, organization_id: str, segment: str, source: str) -> pl.DataFrame:
     """Narrows dataset rows to one organization and segment, one row per phone."""
-    missing = [name for name in COLUMNS if name not in rows.columns]
-    if missing:
-        raise InputError(f"{source} is not a campaign dataset: missing columns {', '.join(missing)}")
     audience = (
         rows.lazy()
         .select(pl.col(name).cast(pl.String).fill_null("") for name in COLUMNS)

@@ -12,6 +12,7 @@ transition naming the current state.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from pathlib import Path
 import polars as pl
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
+from campaign_pipeline.core.columns import SEGMENTS
 from campaign_pipeline.core.errors import InputError
 from campaign_pipeline.core.logs import JsonLog
 from campaign_pipeline.sending import audience as audiences
@@ -27,7 +29,8 @@ from campaign_pipeline.sending.db.engine import writing
 from campaign_pipeline.sending.db.models import campaigns, dataset_days, messages, organizations
 from campaign_pipeline.sending.rules import lifecycle, templates, windows
 
-SEGMENTS = ("buyer", "non_buyer")
+# Times shown and exported: RFC 3339 in UTC with `Z`, to the second (as the dataset's consent_at).
+RFC3339_UTC = "%Y-%m-%dT%H:%M:%SZ"
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -35,7 +38,7 @@ class NotFound(InputError):
     """An unknown campaign, or one of another organization: the same words for both."""
 
 
-def create_campaign(engine: Engine, organization_id: str, *, name: str, body: str, segment: str = "buyer",
+def create_campaign(engine: Engine, organization_id: str, *, name: str, body: str, segment: str | None = None,
                     dataset: str | Path | None = None, day: str | date | None = None,
                     window: str | None = None) -> dict:
     """A new `draft`; its template, window and dataset are checked first, so a
@@ -43,7 +46,7 @@ def create_campaign(engine: Engine, organization_id: str, *, name: str, body: st
     if not name.strip():
         raise InputError("a campaign needs a name (--name)")
     templates.check_template(body)
-    if segment not in SEGMENTS:
+    if segment not in (None, *SEGMENTS):
         raise InputError(f"unknown segment {segment!r}: buyer or non_buyer")
     if (dataset is None) == (day is None):
         raise InputError("a campaign takes its audience from --dataset FILE or --day D (one of them)")
@@ -53,7 +56,8 @@ def create_campaign(engine: Engine, organization_id: str, *, name: str, body: st
     dataset_path = None if dataset is None else str(Path(dataset).resolve())
     day = None if day is None else parse_day(day)
     if dataset_path is not None:  # read before the write lock is taken: it may be 10^6 rows
-        audiences.read_dataset_file(dataset_path, organization_id, segment)
+        _, segment = audiences.read_dataset_file(dataset_path, organization_id, segment)
+    segment = segment or SEGMENTS[0]
     with writing(engine) as connection, connection.begin():
         require_organization(connection, organization_id)
         if day is not None:
@@ -109,6 +113,7 @@ def schedule_campaign(engine: Engine, organization_id: str, campaign_id: int | s
     rolls it back: the campaign stays a draft."""
     now = now or _now()
     start = windows.schedule_time(at, now)
+    began = time.perf_counter()
     with writing(engine) as connection, connection.begin():
         require_organization(connection, organization_id)
         row = _change(
@@ -119,7 +124,8 @@ def schedule_campaign(engine: Engine, organization_id: str, campaign_id: int | s
         frozen = audiences.messages_for(audience, templates.check_template(row.body))
         inserted = _insert_messages(connection, frozen, _id(campaign_id), organization_id, now)
     if log is not None:
-        log.info("audience_frozen", campaign_id=_id(campaign_id), organization_id=organization_id, messages=inserted)
+        log.info("audience_frozen", campaign_id=_id(campaign_id), organization_id=organization_id, messages=inserted,
+                 seconds=round(time.perf_counter() - began, 3))
     return {"id": _id(campaign_id), "status": "scheduled", "scheduled_at": rfc3339(start), "messages": inserted}
 
 
@@ -195,7 +201,7 @@ def read_audience(connection: Connection, organization_id: str, segment: str, *,
                   dataset: str | None) -> pl.DataFrame:
     """A campaign's audience from its dataset file or its day's checked dataset."""
     if day is None:
-        return audiences.read_dataset_file(dataset, organization_id, segment)
+        return audiences.read_dataset_file(dataset, organization_id, segment)[0]
     require_loaded_day(connection, day, segment)
     return audiences.read_dataset_day(connection, day, organization_id, segment)
 
@@ -231,7 +237,7 @@ def parse_day(day: str | date) -> date:
 
 
 def rfc3339(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if moment is None else moment.astimezone(UTC).strftime(RFC3339_UTC)
 
 
 def _change(connection: Connection, organization_id: str, campaign_id: int | str, command: str,

@@ -34,7 +34,7 @@ def export_messages(engine: Engine, organization_id: str, campaign_id: int | str
     frame = pl.DataFrame(rows, schema={"id": pl.Int64, **_SCHEMA}, orient="row")
     frame = (
         frame.sort("kind", "phone", "id")
-        .with_columns(pl.col(name).dt.strftime("%Y-%m-%dT%H:%M:%SZ") for name in _TIMES)
+        .with_columns(pl.col(name).dt.strftime(campaigns.RFC3339_UTC) for name in _TIMES)
         .select(COLUMNS)
     )
     return to_csv(frame), frame.height

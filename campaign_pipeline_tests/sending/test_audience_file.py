@@ -17,7 +17,7 @@ def test_reads_the_build_formats_keeping_only_the_organization_and_segment(write
         dataset_row("+358403333333", segment="non_buyer"),
         dataset_row("+358404444444", first_name="Émilie 😀", subject_count=3),
     ], fmt)
-    audience = read_dataset_file(path, "org-1", "buyer")
+    audience, _ = read_dataset_file(path, "org-1", "buyer")
     assert audience["phone"].to_list() == ["+358401111111", "+358404444444"]
     assert audience["first_name"].to_list() == ['Anna, "Annie"', "Émilie 😀"]
     assert audience.columns == list(DATASET)
@@ -28,7 +28,7 @@ def test_reads_the_build_formats_keeping_only_the_organization_and_segment(write
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
 def test_an_empty_dataset_is_an_empty_audience(write_dataset, fmt):
-    audience = read_dataset_file(write_dataset([], fmt), "org-1", "buyer")
+    audience, _ = read_dataset_file(write_dataset([], fmt), "org-1", "buyer")
     assert audience.height == 0 and audience.columns == list(DATASET)
 
 
@@ -38,13 +38,13 @@ def test_a_repeated_phone_is_one_recipient_the_first_row_wins(write_dataset):
         dataset_row("+358402222222"),
         dataset_row("+358401111111", first_name="Second"),
     ])
-    audience = read_dataset_file(path, "org-1", "buyer")
+    audience, _ = read_dataset_file(path, "org-1", "buyer")
     assert audience["phone"].to_list() == ["+358401111111", "+358402222222"]
     assert audience["first_name"].to_list()[0] == "First"
 
 
 def test_empty_values_stay_empty_strings(write_dataset):
-    audience = read_dataset_file(write_dataset([dataset_row(group_name="", access_key="")]), "org-1", "buyer")
+    audience, _ = read_dataset_file(write_dataset([dataset_row(group_name="", access_key="")]), "org-1", "buyer")
     assert audience.row(0, named=True)["group_name"] == ""
     assert audience.row(0, named=True)["access_key"] == ""
 
@@ -87,3 +87,21 @@ def test_a_phone_not_in_e164_is_a_usage_error_that_does_not_show_it(write_datase
         read_dataset_file(path, "org-1", "buyer")
     assert "E.164" in str(error.value) and "1 row" in str(error.value)
     assert "123 4567" not in str(error.value)
+
+
+def test_a_file_of_one_segment_is_that_segments_audience(write_dataset):
+    path = write_dataset([dataset_row("+358401111111", segment="non_buyer"),
+                          dataset_row("+358402222222", segment="non_buyer", organization_id="org-2")])
+    audience, segment = read_dataset_file(path, "org-1", None)
+    assert (segment, audience["phone"].to_list()) == ("non_buyer", ["+358401111111"])
+    assert read_dataset_file(path, "org-1", "non_buyer")[1] == "non_buyer"
+    with pytest.raises(InputError, match="holds only non_buyer rows, no buyer: give --segment non_buyer"):
+        read_dataset_file(path, "org-1", "buyer")
+
+
+def test_a_file_of_both_segments_is_narrowed_to_buyers_unless_told(write_dataset):
+    path = write_dataset([dataset_row("+358401111111", segment="non_buyer"), dataset_row("+358402222222")])
+    assert read_dataset_file(path, "org-1", None)[0]["phone"].to_list() == ["+358402222222"]
+    audience, segment = read_dataset_file(path, "org-1", "non_buyer")
+    assert (segment, audience["phone"].to_list()) == ("non_buyer", ["+358401111111"])
+    assert read_dataset_file(write_dataset([], name="empty.csv"), "org-1", None)[1] == "buyer"

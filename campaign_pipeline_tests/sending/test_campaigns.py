@@ -267,3 +267,12 @@ def test_an_organization_id_with_quotes_and_sql_survives_the_bulk_insert(engine,
     frozen = campaign_messages(engine, campaign_id)
     assert frozen.select("org", "body").rows() == [(org, "O'Brien '; --")]
     assert campaigns.show_campaign(engine, org, campaign_id)["messages"]["pending"] == 1
+
+
+def test_a_dataset_file_of_non_buyers_makes_a_non_buyer_campaign(engine, write_dataset):
+    path = write_dataset([dataset_row("+358401111111", segment="non_buyer")])
+    campaign_id = campaigns.create_campaign(engine, "org-1", name="n", body="x", dataset=path)["id"]
+    assert campaigns.show_campaign(engine, "org-1", campaign_id)["segment"] == "non_buyer"
+    assert campaigns.schedule_campaign(engine, "org-1", campaign_id)["messages"] == 1
+    with pytest.raises(InputError, match="holds only non_buyer rows"):
+        campaigns.create_campaign(engine, "org-1", name="n", body="x", dataset=path, segment="buyer")
