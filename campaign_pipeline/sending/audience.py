@@ -76,29 +76,38 @@ def _read_file(path: Path) -> pl.DataFrame:
     except OSError as error:
         raise InputError(f"cannot read dataset file {path}: {error.strerror}") from None
     # The build writes JSON as one array; anything else it writes is CSV.
-    json = data.lstrip()[:1] in (b"[", b"{")
+    kind = "JSON" if data.lstrip()[:1] in (b"[", b"{") else "CSV"
     try:
-        return _read_json(data) if json else _read_csv(data)
-    except (pl.exceptions.PolarsError, ValueError, UnicodeDecodeError) as error:
-        kind = "JSON" if json else "CSV"
-        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise InputError(f"dataset file {path} is not readable {kind}: {first_line[:200]}") from None
+        rows = _read_json(data) if kind == "JSON" else _read_csv(data)
+        # Text columns only: a nested JSON value or a stray type fails here, not later.
+        return rows.with_columns(pl.col(name).cast(pl.String) for name in COLUMNS if name in rows.columns)
+    # The parser's own message may quote a line of the file (names, phones): only the kind of failure is told.
+    except _NotADataset as error:
+        reason = str(error)
+    except UnicodeDecodeError as error:
+        reason = f"not UTF-8 (byte {error.start})"
+    except (pl.exceptions.PolarsError, ValueError, TypeError) as error:
+        reason = f"it cannot be parsed ({type(error).__name__})"
+    raise InputError(f"dataset file {path} is not readable {kind}: {reason}")
+
+
+class _NotADataset(ValueError):
+    pass
 
 
 def _read_csv(data: bytes) -> pl.DataFrame:
     if not data.strip():
-        raise ValueError("the file is empty")
+        raise _NotADataset("the file is empty")
     data.decode()  # polars would replace bad bytes silently; a dataset is UTF-8
     return pl.read_csv(data, infer_schema=False)
 
 
 def _read_json(data: bytes) -> pl.DataFrame:
+    if not data.lstrip().startswith(b"["):
+        raise _NotADataset("not an array of objects")
     if data.strip() == b"[]":
         return pl.DataFrame(schema=dict.fromkeys(COLUMNS, pl.String))
-    frame = pl.read_json(data, infer_schema_length=None)
-    if frame.columns == [] or not data.lstrip().startswith(b"["):
-        raise ValueError("not an array of objects")
-    return frame
+    return pl.read_json(data, infer_schema_length=None)
 
 
 def read_dataset_day(connection: Connection, day: date, organization_id: str, segment: str) -> pl.DataFrame:

@@ -66,12 +66,17 @@ def test_a_json_file_of_another_shape_names_the_missing_columns(tmp_path):
         read_dataset_file(path, "org-1", "buyer")
 
 
-@pytest.mark.parametrize("content", [b"", b"\x00\xff\xfe garbage \x00", b'[{"phone": ', b"{\"not\": \"a list\"}"])
-def test_an_unreadable_file_is_a_usage_error(tmp_path, content):
+@pytest.mark.parametrize("content", [
+    b"", b"\x00\xff\xfe garbage \x00", b'[{"phone": "+358401234567", ', b'{"not": "a list"}', b"[1, 2]",
+    b'[{"phone": "+358401234567", "first_name": {"nested": "Anna Secret"}}]',
+    b'phone,first_name\n"+358401234567,Anna Secret\n',
+])
+def test_an_unreadable_file_is_a_usage_error_that_quotes_none_of_it(tmp_path, content):
     path = tmp_path / "broken.json"
     path.write_bytes(content)
-    with pytest.raises(InputError, match="broken.json"):
+    with pytest.raises(InputError, match="broken.json") as error:
         read_dataset_file(path, "org-1", "buyer")
+    assert "Secret" not in str(error.value) and "1234567" not in str(error.value)
 
 
 def test_a_missing_file_is_a_usage_error(tmp_path):
