@@ -11,6 +11,9 @@ import os
 import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+# Command groups: command -> module in campaign_pipeline/cli_commands/ with
+# add_parser(subparsers) and run(args, log); their heavy imports stay in run.
+COMMAND_GROUPS = {"db": "db", "org": "org", "suppress": "suppress", "kill-switch": "kill_switch"}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -58,12 +61,20 @@ def _parser() -> argparse.ArgumentParser:
         help="at most this many portal requests per second (default: no limit)",
     )
     build.add_argument("--dry-run", action="store_true", help="change nothing, write nothing; print a summary")
+    for module in COMMAND_GROUPS.values():
+        _group(module).add_parser(commands)
     commands.add_parser(
         "portal-sim",
         add_help=False,
         help="serve a portal simulator on 127.0.0.1 for demos and tests (portal-sim --help)",
     )
     return parser
+
+
+def _group(module: str):
+    from importlib import import_module
+
+    return import_module(f"campaign_pipeline.cli_commands.{module}")
 
 
 def _positive_int(text: str) -> int:
@@ -91,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         if args.command is None:
             raise InputError("a command is required: campaign-cli build --help")
+        if args.command in COMMAND_GROUPS:
+            return _group(COMMAND_GROUPS[args.command]).run(args, log)
         return _build(args, log)
     except InputError as error:
         log.error("usage_error", message=str(error))
