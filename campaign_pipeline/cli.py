@@ -13,7 +13,8 @@ import sys
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 # Command groups: command -> module in campaign_pipeline/cli_commands/ with
 # add_parser(subparsers) and run(args, log); their heavy imports stay in run.
-COMMAND_GROUPS = {"campaign": "campaign", "messages": "messages"}
+COMMAND_GROUPS = {"db": "db", "org": "org", "suppress": "suppress", "kill-switch": "kill_switch",
+                  "campaign": "campaign", "messages": "messages"}
 
 
 class _Parser(argparse.ArgumentParser):

@@ -72,3 +72,13 @@ def campaign_db_url(request, tmp_path):
         yield url
     finally:
         databases.server.drop_database(name)
+
+
+@pytest.fixture
+def campaign_engine(campaign_db_url):
+    """An Engine on the migrated campaign database of campaign_db_url."""
+    from campaign_pipeline.sending.db.engine import open_database
+
+    engine = open_database(campaign_db_url)
+    yield engine
+    engine.dispose()
