@@ -34,7 +34,7 @@ from campaign_pipeline.core import formats  # noqa: E402
 from campaign_pipeline.core.columns import DATASET  # noqa: E402
 from campaign_pipeline.sending import audience, campaigns  # noqa: E402
 from campaign_pipeline.sending.db.engine import open_database  # noqa: E402
-from campaign_pipeline.sending.db.models import organizations  # noqa: E402
+from campaign_pipeline.sending.organizations import set_organization  # noqa: E402
 from campaign_pipeline.sending.rules.templates import check_template  # noqa: E402
 
 BODY = "Hei {first_name}! Luokan {group_name} kuvat ovat valmiina: https://kuvat.example/{access_key} Vastaa STOP"
@@ -67,11 +67,7 @@ def timed(function, *args, **kwargs):
 
 def fresh_database(folder: Path, name: str):
     engine = open_database(f"sqlite:///{folder / name}")
-    now = datetime.now(UTC)
-    with engine.begin() as connection:
-        connection.execute(organizations.insert().values(
-            id="org-1", timezone="Europe/Helsinki", window_start="09:00", window_end="20:00", mps=10,
-            created_at=now, updated_at=now))
+    set_organization(engine, "org-1", {})
     return engine
 
 

@@ -26,7 +26,8 @@ from campaign_pipeline.core.logs import JsonLog
 from campaign_pipeline.sending import audience as audiences
 from campaign_pipeline.sending.db.bulk import bulk_insert
 from campaign_pipeline.sending.db.engine import writing
-from campaign_pipeline.sending.db.models import campaigns, dataset_days, messages, organizations
+from campaign_pipeline.sending import organizations
+from campaign_pipeline.sending.db.models import campaigns, dataset_days, messages
 from campaign_pipeline.sending.rules import lifecycle, templates, windows
 
 # Times shown and exported: RFC 3339 in UTC with `Z`, to the second (as the dataset's consent_at).
@@ -207,8 +208,7 @@ def read_audience(connection: Connection, organization_id: str, segment: str, *,
 
 
 def require_organization(connection: Connection, organization_id: str) -> None:
-    found = connection.execute(select(organizations.c.id).where(organizations.c.id == organization_id)).first()
-    if found is None:
+    if organizations.get(connection, organization_id) is None:
         raise NotFound(f"organization {organization_id} not found: create it with campaign-cli org set {organization_id}")
 
 

@@ -1,16 +1,12 @@
 """Fixtures of the campaign tests: datasets written with the build's own writers, and
 a campaign database (SQLite and PostgreSQL) holding organizations org-1 and org-2."""
 
-from datetime import UTC, datetime
-
 import polars as pl
 import pytest
-from sqlalchemy import insert
 
 from campaign_pipeline.core import formats
 from campaign_pipeline.core.columns import DATASET
-from campaign_pipeline.sending.db.engine import open_database
-from campaign_pipeline.sending.db.models import organizations
+from campaign_pipeline.sending.organizations import set_organization
 
 
 def dataset_row(phone="+358401234567", organization_id="org-1", segment="buyer", **extra) -> dict:
@@ -43,13 +39,8 @@ def write_dataset(tmp_path):
 
 
 @pytest.fixture
-def engine(campaign_db_url):
-    engine = open_database(campaign_db_url)
-    now = datetime.now(UTC)
-    with engine.begin() as connection:
-        for org in ("org-1", "org-2"):
-            connection.execute(insert(organizations).values(
-                id=org, timezone="Europe/Helsinki", window_start="09:00", window_end="20:00", mps=10,
-                created_at=now, updated_at=now))
-    yield engine
-    engine.dispose()
+def engine(campaign_engine):
+    """The campaign database of campaign_db_url with organizations org-1 and org-2 (defaults)."""
+    for organization_id in ("org-1", "org-2"):
+        set_organization(campaign_engine, organization_id, {})
+    return campaign_engine

@@ -9,7 +9,8 @@ from sqlalchemy import insert, select, update
 from campaign_pipeline.core.errors import InputError
 from campaign_pipeline.sending import campaigns
 from campaign_pipeline.sending.db.models import campaigns as campaigns_table
-from campaign_pipeline.sending.db.models import dataset_days, dataset_rows, messages, organizations
+from campaign_pipeline.sending.db.models import dataset_days, dataset_rows, messages
+from campaign_pipeline.sending.organizations import set_organization
 from campaign_pipeline.sending.rules.lifecycle import MESSAGE_STATUSES, IllegalTransition
 from campaign_pipeline_tests.sending.campaign_fixtures import dataset_row
 
@@ -256,11 +257,7 @@ def test_timestamps_move_with_changes(engine, dataset):
 
 def test_an_organization_id_with_quotes_and_sql_survives_the_bulk_insert(engine, write_dataset):
     org = "o'rg\"; DROP TABLE messages; --"
-    now = datetime.now(UTC)
-    with engine.begin() as connection:
-        connection.execute(insert(organizations).values(
-            id=org, timezone="Europe/Helsinki", window_start="09:00", window_end="20:00", mps=10,
-            created_at=now, updated_at=now))
+    set_organization(engine, org, {})
     path = write_dataset([dataset_row("+358401111111", organization_id=org, first_name="O'Brien")])
     campaign_id = campaigns.create_campaign(engine, org, name="n", body="{first_name} '; --", dataset=path)["id"]
     assert campaigns.schedule_campaign(engine, org, campaign_id)["messages"] == 1

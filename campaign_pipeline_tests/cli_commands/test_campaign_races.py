@@ -2,50 +2,37 @@
 interleaving, the campaign ends in one consistent state, it has messages iff
 it was scheduled, and never two audiences."""
 
-import json
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from campaign_pipeline.sending.db.models import campaigns, messages
-from campaign_pipeline_tests.sending.campaign_fixtures import dataset_row
+from campaign_pipeline_tests.cli_commands.cli import environment, logs, output, run
+from campaign_pipeline_tests.sending.campaign_fixtures import dataset_row, engine, write_dataset  # noqa: F401
 
-CLI = str(Path(sys.executable).parent / "campaign-cli")
 AUDIENCE = 5_000  # big enough that a schedule's transaction lasts while the others arrive
 RACERS = (
     ("schedule",), ("schedule",), ("cancel",), ("update", "--name", "Raced"), ("delete",),
 )
-
-
-@pytest.fixture
-def env(campaign_db_url):
-    return {**os.environ, "CAMPAIGN_DB_URL": campaign_db_url}
-
-
-def run(env, *args, cwd):
-    result = subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
-    return result
+# Each racer imports everything, then waits for the starting gun (a file) before its command runs.
+WAITER = ("import os, sys, time\nwhile not os.path.exists(sys.argv[1]): time.sleep(0.005)\n"
+          "from campaign_pipeline.cli import main\nsys.exit(main(sys.argv[2:]))")
 
 
 @pytest.mark.parametrize("racers", [RACERS, RACERS[:4] + (("pause",),)], ids=["with-delete", "with-pause"])
-def test_racing_commands_leave_one_consistent_state(env, engine, write_dataset, tmp_path, racers):
+def test_racing_commands_leave_one_consistent_state(campaign_db_url, engine, write_dataset, tmp_path,  # noqa: F811
+                                                     racers):
     dataset = write_dataset([dataset_row(f"+35840{n:07d}", subject_id=f"s{n}") for n in range(AUDIENCE)])
-    created = run(env, "campaign", "create", "--org", "org-1", "--name", "n", "--body", "Hei {first_name}",
-                  "--dataset", dataset, cwd=tmp_path)
-    campaign_id = json.loads(created.stdout)["id"]
-    # All start together: each waits for the starting gun before running its command.
+    campaign_id = output(run(campaign_db_url, "campaign", "create", "--org", "org-1", "--name", "n", "--body",
+                             "Hei {first_name}", "--dataset", dataset))["id"]
     gun = tmp_path / "go"
-    waiter = ("import os, sys, time\nwhile not os.path.exists(sys.argv[1]): time.sleep(0.005)\n"
-              "from campaign_pipeline.cli import main\nsys.exit(main(sys.argv[2:]))")
     processes = [
-        subprocess.Popen([sys.executable, "-c", waiter, str(gun), "campaign", command, str(campaign_id),
+        subprocess.Popen([sys.executable, "-c", WAITER, str(gun), "campaign", command, str(campaign_id),
                           "--org", "org-1", *rest], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=env, cwd=tmp_path)
+                         env=environment(campaign_db_url), cwd=tmp_path)
         for command, *rest in racers
     ]
     time.sleep(3)  # every racer imported and waiting
@@ -53,11 +40,11 @@ def test_racing_commands_leave_one_consistent_state(env, engine, write_dataset, 
     outcomes = []
     for (command, *_), process in zip(racers, processes):
         stdout, stderr = process.communicate(timeout=300)
-        logs = [json.loads(line) for line in stderr.splitlines()]  # JSON lines only, no traceback
+        entries = logs(stderr)  # JSON lines only, no traceback, no phone
         assert process.returncode in (0, 2), stderr
         if process.returncode == 2:
-            assert [entry["event"] for entry in logs if entry["level"] == "error"] == ["usage_error"]
-            assert "not found" in logs[-1]["message"] or "it is " in logs[-1]["message"], logs
+            assert [entry["event"] for entry in entries if entry["level"] == "error"] == ["usage_error"]
+            assert "not found" in entries[-1]["message"] or "it is " in entries[-1]["message"], entries
         outcomes.append((command, process.returncode == 0))
     won = {command for command, ok in outcomes if ok}
 
