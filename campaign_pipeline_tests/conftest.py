@@ -21,3 +21,43 @@ def export(tmp_path):
         return write_export(tmp_path / f"export-{next(counter)}{suffix}", lines, compress)
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """The one PostgreSQL server of the test session (campaign_pipeline_tests/postgres.py)."""
+    from campaign_pipeline_tests.postgres import serve
+
+    yield from serve()
+
+
+@pytest.fixture(scope="session")
+def campaign_databases(postgres_server):
+    from campaign_pipeline_tests.postgres import CampaignDatabases
+
+    return CampaignDatabases(postgres_server)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def campaign_db_url(request, tmp_path):
+    """An empty campaign database, on SQLite and on PostgreSQL (a fresh database
+    on the shared server), so every database test runs on both."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'campaign.db'}"
+        return
+    databases = request.getfixturevalue("campaign_databases")
+    name, url = databases.create()
+    try:
+        yield url
+    finally:
+        databases.server.drop_database(name)
+
+
+@pytest.fixture
+def campaign_engine(campaign_db_url):
+    """An Engine on the migrated campaign database of campaign_db_url."""
+    from campaign_pipeline.sending.db.engine import open_database
+
+    engine = open_database(campaign_db_url)
+    yield engine
+    engine.dispose()

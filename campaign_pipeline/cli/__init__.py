@@ -1,4 +1,4 @@
-"""`campaign-cli`: the thin command line over the core library.
+"""`campaign-cli`: the thin command line over the library (datasets and sending).
 
 Start-up stays fast: only argparse and the standard library load before a
 command runs; polars and the core load inside the command, and Dagster,
@@ -7,9 +7,8 @@ pandera and boto3 never load on this path.
 
 import argparse
 import sys
+from importlib import import_module
 
-
-from campaign_pipeline.cli import build
 from campaign_pipeline.cli.exits import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 
 
@@ -22,19 +21,28 @@ class _Parser(argparse.ArgumentParser):
         raise InputError(message)
 
 
+# Commands: name -> module of this package with add_parser(subparsers) and
+# run(args, log); each keeps its heavy imports inside run, so --help stays fast.
+COMMANDS = {
+    "build": "build", "db": "db", "org": "org", "kill-switch": "kill_switch",
+    "campaign": "campaign", "messages": "messages",
+}
+
+
+def _command(module: str):
+    return import_module(f"campaign_pipeline.cli.{module}")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="campaign-cli",
-        description="Build SMS campaign datasets from the photo-webshop portal.",
+        description="Build SMS campaign datasets from the photo-webshop portal, and manage and send campaigns.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected failures")
     parser.add_argument("--version", action=_Version, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    build.add_parser(commands)
-    # The format follows --out's extension (.csv, .json, .parquet); a flag is
-    # needed only for stdout or another extension, and must not contradict it.
-    # Accepted after the command name too; SUPPRESS keeps the subcommand from
-    # resetting a --debug given before it.
+    for module in COMMANDS.values():
+        _command(module).add_parser(commands)
     commands.add_parser(
         "portal-sim",
         add_help=False,
@@ -78,8 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command is None:
             raise InputError("a command is required: campaign-cli build --help")
         # A bar only where someone watches; piped or redirected, stderr stays JSON lines.
-        log.progress_bar = args.progress and sys.stderr.isatty()
-        return build.run(args, log)
+        log.progress_bar = getattr(args, "progress", False) and sys.stderr.isatty()
+        return _command(COMMANDS[args.command]).run(args, log)
     except InputError as error:
         log.error("usage_error", message=str(error))
         return EXIT_USAGE

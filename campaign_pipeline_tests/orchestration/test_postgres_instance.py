@@ -2,20 +2,15 @@
 PostgreSQL server: the `dagster asset materialize` command records its run,
 materializations and check evaluations there, and nowhere else.
 
-The module starts its own throwaway server (initdb + pg_ctl, 127.0.0.1 only, a
-free port, a data directory it removes), so it needs nothing but the server
-binaries. PostgreSQL refuses to run as root; as root the binaries run as the
-`postgres` user.
+The server is the test session's (campaign_pipeline_tests/postgres.py): a
+throwaway one on 127.0.0.1, with its own role and database for this module.
 """
 
-import glob
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 from contextlib import closing
 from pathlib import Path
 
@@ -23,7 +18,9 @@ import pytest
 import yaml
 from dagster import AssetKey, AssetRecordsFilter, DagsterEventType, DagsterInstance, DagsterRunStatus
 
-REPO = Path(__file__).resolve().parents[2]
+from campaign_pipeline_tests.postgres import without_libpq_settings
+
+REPO = Path(__file__).resolve().parent.parent.parent
 INSTANCE_YAML = REPO / "dagster.postgres.yaml"
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 DAY = "2026-11-23"
@@ -36,144 +33,18 @@ EXPECTED_CHECKS = {
 }
 
 
-def _find_initdb() -> str | None:
-    found = shutil.which("initdb")
-    if found:
-        return found
-    # Debian keeps the server binaries off PATH, one directory per major version.
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-                        key=lambda p: int(Path(p).parent.parent.name) if Path(p).parent.parent.name.isdigit() else 0)
-    return candidates[-1] if candidates else None
-
-
-def _without_libpq_settings(env) -> dict:
-    """The environment minus libpq's PG* variables (PGSSLMODE, PGOPTIONS, ...),
-    which would otherwise reach every connection to the throwaway server."""
-    return {k: v for k, v in env.items() if not k.startswith("PG")}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Server:
-    """One throwaway PostgreSQL cluster under a private directory."""
-
-    def __init__(self, bindir: Path):
-        self.bindir = bindir
-        self.as_root = os.geteuid() == 0
-        self.owner = None
-        self.prefix = []
-        if self.as_root:
-            import pwd
-
-            try:
-                user = pwd.getpwnam("postgres")
-            except KeyError:
-                pytest.fail("running as root, and PostgreSQL refuses root: a `postgres` user is needed to run it")
-            self.owner = (user.pw_uid, user.pw_gid)
-            self.prefix = [shutil.which("runuser") or "runuser", "-u", "postgres", "--"]
-        # /tmp, not pytest's tmp_path: the postgres user must reach it, and the
-        # socket path must stay under the ~107-byte Unix socket limit.
-        self.base = Path(tempfile.mkdtemp(prefix="campaign-pg-", dir="/tmp" if self.as_root else None))
-        self.data, self.sockets, self.log = self.base / "data", self.base / "sockets", self.base / "server.log"
-        try:
-            self.sockets.mkdir(mode=0o700)
-            for path in (self.base, self.sockets):
-                self._own(path)
-        except BaseException:
-            shutil.rmtree(self.base, ignore_errors=True)
-            raise
-        self.port = 0
-        self.started = False
-        self.superuser_password = secrets.token_hex(16)
-
-    def _own(self, path: Path) -> None:
-        if self.owner:
-            os.chown(path, *self.owner)
-
-    def run(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
-        env = {**_without_libpq_settings(os.environ), "LC_ALL": "C", "LANG": "C"}
-        return subprocess.run([*self.prefix, str(self.bindir / tool), *args], cwd=self.base, env=env,
-                              capture_output=True, text=True, timeout=timeout)
-
-    def _log_tail(self) -> str:
-        try:
-            return self.log.read_text(errors="replace")[-2000:]
-        except OSError:
-            return ""
-
-    def init(self) -> None:
-        pwfile = self.base / "pwfile"
-        pwfile.write_text(self.superuser_password + "\n")
-        self._own(pwfile)
-        # Password auth over TCP, as in production; the socket (private dir) trusts its owner.
-        done = self.run("initdb", "-D", str(self.data), "-U", "postgres", f"--pwfile={pwfile}",
-                        "--auth-host=scram-sha-256", "--auth-local=trust", "--encoding=UTF8", "--no-locale",
-                        "--no-sync")
-        pwfile.unlink()
-        if done.returncode != 0:
-            raise RuntimeError(f"initdb failed:\n{done.stdout}\n{done.stderr}")
-
-    def start(self) -> None:
-        for _ in range(3):  # another process may take the free port between probe and bind
-            self.port = _free_port()
-            options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1"
-                       " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-            done = self.run("pg_ctl", "start", "-w", "-t", "30", "-D", str(self.data), "-l", str(self.log),
-                            "-o", options)
-            if done.returncode == 0:
-                self.started = True
-                return
-        raise RuntimeError(f"pg_ctl start failed:\n{done.stdout}\n{done.stderr}\n{self._log_tail()}")
-
-    def stop(self) -> None:
-        if self.data.exists() and (self.started or (self.data / "postmaster.pid").exists()):
-            done = self.run("pg_ctl", "stop", "-D", str(self.data), "-m", "fast", "-w", "-t", "30")
-            if done.returncode != 0:
-                self.run("pg_ctl", "stop", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30")
-        shutil.rmtree(self.base, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
-def postgres():
-    """A real PostgreSQL server on 127.0.0.1 with a `dagster` role and database;
-    yields the DAGSTER_PG_* settings to reach it, and removes it afterwards."""
-    initdb = _find_initdb()
-    if initdb is None:
-        pytest.skip("PostgreSQL server binaries not found (no initdb on PATH or in /usr/lib/postgresql/*/bin)")
-
-    with pytest.MonkeyPatch.context() as patch:
-        for name in list(os.environ):
-            if name.startswith("PG"):
-                patch.delenv(name)
-        yield from _serve(Path(os.path.realpath(initdb)).parent)
-
-
-def _serve(bindir: Path):
-    import psycopg2
-
-    server = _Server(bindir)
+def postgres(postgres_server):
+    """The session's PostgreSQL server with a `dagster` role and database;
+    yields the DAGSTER_PG_* settings to reach it."""
+    settings = {"DAGSTER_PG_HOST": postgres_server.host, "DAGSTER_PG_PORT": str(postgres_server.port),
+                "DAGSTER_PG_USER": "dagster", "DAGSTER_PG_PASSWORD": secrets.token_hex(16),
+                "DAGSTER_PG_DB": f"dagster_{secrets.token_hex(4)}"}
+    postgres_server.create_role_and_database("dagster", settings["DAGSTER_PG_PASSWORD"], settings["DAGSTER_PG_DB"])
     try:
-        server.init()
-        server.start()
-        settings = {"DAGSTER_PG_HOST": "127.0.0.1", "DAGSTER_PG_PORT": str(server.port),
-                    "DAGSTER_PG_USER": "dagster", "DAGSTER_PG_PASSWORD": secrets.token_hex(16),
-                    "DAGSTER_PG_DB": "dagster"}
-        admin = psycopg2.connect(host="127.0.0.1", port=server.port, user="postgres",
-                                 password=server.superuser_password, dbname="postgres")
-        try:
-            admin.autocommit = True
-            with admin.cursor() as cursor:
-                cursor.execute("CREATE ROLE dagster LOGIN PASSWORD %s", (settings["DAGSTER_PG_PASSWORD"],))
-                cursor.execute("CREATE DATABASE dagster OWNER dagster")
-        finally:
-            admin.close()
         yield settings
     finally:
-        server.stop()
+        postgres_server.drop_database(settings["DAGSTER_PG_DB"])
 
 
 def connect(settings):
@@ -192,7 +63,7 @@ def materialized(postgres, tmp_path_factory):
     home, out = root / "home", root / "out"
     home.mkdir()
     shutil.copyfile(INSTANCE_YAML, home / "dagster.yaml")
-    env = {k: v for k, v in _without_libpq_settings(os.environ).items()
+    env = {k: v for k, v in without_libpq_settings(os.environ).items()
            if k not in {"PORTAL_EXPORT", "PORTAL_URL", "PORTAL_TOKEN", "CAMPAIGN_SUPPRESS",
                         "CAMPAIGN_DATASET_FORMAT", *PG_ENV}}
     env.update(postgres, DAGSTER_HOME=str(home), CAMPAIGN_OUTPUT_URI=str(out))

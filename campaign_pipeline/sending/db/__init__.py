@@ -1,0 +1,1 @@
+"""The campaign database: engine, tables and migrations (contract: sending.md)."""

@@ -1,0 +1,57 @@
+"""Inserting a whole frame into a table at the driver's speed.
+
+SQLAlchemy's executemany of dictionaries costs several microseconds a row in
+Python; an audience of 10^6 messages goes instead as plain tuples to the
+driver's executemany (SQLite) or as one COPY (PostgreSQL), inside the caller's
+transaction. Columns with one value for every row (`constants`: the campaign,
+the organization, the status, the time) are not repeated per row on SQLite:
+they are written into the statement as literals, which more than halves the
+Python objects built (measured: 3.0 s of CPU for 13-column tuples of 10^6
+rows, 0.95 s for 5). The frame's values must already be what the columns
+store; constants go through their column type's bind processing (a datetime
+becomes what the column stores).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, Table, literal
+
+
+def bulk_insert(connection: Connection, table: Table, frame: pl.DataFrame,
+                constants: Mapping[str, Any] | None = None) -> int:
+    """Inserts a row per row of `frame` (columns named as `table`'s), plus the
+    `constants` in every row."""
+    if frame.height == 0:
+        return 0
+    constants = {name: _bound(connection, table, name, value) for name, value in (constants or {}).items()}
+    quote = connection.dialect.identifier_preparer.quote
+    if connection.dialect.name == "postgresql":
+        frame = frame.with_columns(pl.lit(value).alias(name) for name, value in constants.items())
+        columns = ", ".join(quote(name) for name in frame.columns)
+        # CSV as COPY reads it: an unquoted empty field is NULL, `""` an empty string.
+        data = frame.write_csv(include_header=False, line_terminator="\n", quote_style="necessary")
+        with connection.connection.cursor() as cursor:
+            cursor.copy_expert(f"COPY {quote(table.name)} ({columns}) FROM STDIN WITH (FORMAT csv)", io.StringIO(data))
+    else:
+        columns = ", ".join(quote(name) for name in (*constants, *frame.columns))
+        values = [_literal(connection, value) for value in constants.values()] + ["?"] * frame.width
+        connection.exec_driver_sql(
+            f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({', '.join(values)})", frame.rows())
+    return frame.height
+
+
+def _bound(connection: Connection, table: Table, name: str, value: Any) -> Any:
+    process = table.c[name].type.bind_processor(connection.dialect)
+    value = value if process is None else process(value)
+    # A datetime for COPY: its text form, which PostgreSQL reads back exactly.
+    return str(value) if connection.dialect.name == "postgresql" and hasattr(value, "isoformat") else value
+
+
+def _literal(connection: Connection, value: Any) -> str:
+    """A value as an SQL literal, quoted by the dialect (never string-pasted)."""
+    return str(literal(value).compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True}))

@@ -1,0 +1,37 @@
+"""`campaign-cli db upgrade` and what every database command shares."""
+
+import subprocess
+import sys
+
+from campaign_pipeline_tests.cli.helpers import logs, output, run
+
+HEAVY = ("sqlalchemy", "alembic", "polars", "dagster", "psycopg2")
+
+
+def test_db_upgrade_applies_the_migrations_and_is_idempotent(campaign_db_url):
+    assert output(run(campaign_db_url, "db", "upgrade")) == {"revision": "0001"}
+    assert output(run(campaign_db_url, "db", "upgrade")) == {"revision": "0001"}
+
+
+def test_an_unreachable_database_is_exit_1_in_one_line_with_the_password_masked():
+    result = run("postgresql+psycopg2://campaign:pa55word@127.0.0.1:9/campaign", "db", "upgrade")
+    assert result.returncode == 1
+    (entry,) = logs(result.stderr)
+    assert entry["event"] == "run_failed" and "unreachable" in entry["message"]
+    assert "pa55word" not in result.stderr and "127.0.0.1:9/campaign" in entry["message"]
+
+
+def test_the_default_database_is_the_state_folder_of_the_current_folder(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "campaign_pipeline.cli", "kill-switch", "status"], cwd=tmp_path,
+                            capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / ".state" / "campaign.db").is_file()
+
+
+def test_help_imports_no_database_library():
+    probe = ("import sys\nfrom campaign_pipeline.cli import _parser\n_parser()\n"
+             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr
+    for command in ("db", "org", "suppress", "kill-switch"):
+        assert command in run("sqlite:///unused", "--help").stdout
