@@ -10,6 +10,7 @@ import os
 import sys
 
 from campaign_pipeline.cli.exits import EXIT_OK
+from campaign_pipeline.common.values import http_url, positive_int, positive_number
 from campaign_pipeline.dataset import defaults as build_defaults
 from campaign_pipeline.portal import defaults as portal_defaults
 
