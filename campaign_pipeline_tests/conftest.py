@@ -42,3 +42,15 @@ def export(tmp_path):
         return write_export(tmp_path / f"export-{next(counter)}{suffix}", lines, compress)
 
     return _write
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's AWS server (S3, SNS, …) on 127.0.0.1 for the whole session: its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
