@@ -138,7 +138,9 @@ class TwilioProvider:
         params: dict[str, str] | None = query
         while url is not None:
             page = self._get(url, params)
-            for item in page.get("messages") or []:
+            if not isinstance(page, dict) or not isinstance(page.get("messages"), list):
+                raise ProviderUnavailable("twilio: the message list is not one")
+            for item in page["messages"]:
                 message = _message(item)
                 if message.created_at < oldest:
                     return None  # newest first: the rest are older still
@@ -199,7 +201,14 @@ def _sent_by(item: dict[str, Any], sender: str) -> bool:
     return True  # the list was already filtered by From
 
 
-def _message(item: dict[str, Any]) -> ProviderMessage:
+def _message(item: Any) -> ProviderMessage:
+    try:
+        return _parse_message(item)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise ProviderUnavailable("twilio: a listed message is not one (no sid or date_created)") from None
+
+
+def _parse_message(item: dict[str, Any]) -> ProviderMessage:
     error_code = item.get("error_code")
     return ProviderMessage(
         provider_id=item["sid"],
