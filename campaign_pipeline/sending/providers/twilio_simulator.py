@@ -3,7 +3,10 @@
 A real HTTP server (the portal simulator's threaded, kept-alive plumbing), so
 the adapter is tested over real sockets. It creates, fetches and lists
 messages, moves them through their statuses as time passes, POSTs signed
-status callbacks, and injects the faults the dispatcher must survive.
+status callbacks (and, on request, inbound messages), and injects the faults
+the dispatcher must survive. Its own controls, without auth or latency:
+`GET /_sim/messages`, `GET /_sim/stats`, `POST /_sim/inbound` (JSON `url`,
+`from`, `to`, `body`, optional `service`).
 
 Faults hit create requests only. Each is deterministic: a script (the n-th
 create overall, or the k-th create to one number) or a rate drawn from a hash
@@ -36,6 +39,7 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import httpx
 import orjson
+import phonenumbers
 
 # The portal simulator's server plumbing and command-line helpers serve here too.
 from campaign_pipeline.portal.simulator import (
@@ -250,8 +254,8 @@ class TwilioSimulator(ServedSimulator):
     def respond(self, method: str, target: str, authorization: str | None, body: bytes) -> Response | None:
         split = urlsplit(target)
         path = unquote(split.path)
-        if path.startswith("/_sim/") and method == "GET":
-            return self._admin(path)
+        if path.startswith("/_sim/"):  # the simulator's own controls: no latency, no auth
+            return self._admin(method, path, body)
         if self.latency:
             time.sleep(self.latency)
         if authorization not in self._credentials:
@@ -402,13 +406,48 @@ class TwilioSimulator(ServedSimulator):
             "uri": f"{self._prefix}/{message.sid}.json",
         }
 
-    def _admin(self, path: str) -> Response:
+    def inbound(self, url: str, sender: str, to: str, body: str, service: str | None = None) -> int:
+        """POSTs an inbound message from `sender` (the person) to the sender number `to`,
+        to the product's `url`, signed as Twilio signs it; the HTTP status it got."""
+        form = {
+            "MessageSid": "SM" + uuid.uuid4().hex, "AccountSid": self.account_sid, "From": sender, "To": to,
+            "Body": body, "NumSegments": str(_segments(body)), "NumMedia": "0", "FromCountry": _country(sender),
+            "ApiVersion": API_VERSION,
+        }
+        if service:
+            form["MessagingServiceSid"] = service
+        keyword = _OPT_OUT_TYPES.get(body.strip().upper())
+        if keyword:
+            form["OptOutType"] = keyword  # as Advanced Opt-Out adds it
+        with httpx.Client(timeout=10) as client:
+            headers = {"X-Twilio-Signature": sign(self.auth_token, url, form)}
+            return client.post(url, data=form, headers=headers).status_code
+
+    def _admin(self, method: str, path: str, body: bytes) -> Response:
+        if path == "/_sim/inbound" and method == "POST":
+            try:
+                fields = orjson.loads(body)
+                status = self.inbound(fields["url"], fields["from"], fields["to"], fields["body"], fields.get("service"))
+            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                return 400, orjson.dumps({"error": f"want JSON url, from, to, body [, service]: {exc}"}), {}
+            except httpx.HTTPError as exc:
+                return 502, orjson.dumps({"error": f"{type(exc).__name__} posting to the url"}), {}
+            return 200, orjson.dumps({"status": status}), {}
+        if method != "GET":
+            return _error(405, 20004, "Method not allowed")
         if path == "/_sim/messages":
             return 200, orjson.dumps({"messages": self.messages()}), {}
         if path == "/_sim/stats":
             return 200, orjson.dumps({**self.stats, "per_to_max": max(self.created_per_to().values(), default=0)}), {}
         return _error(404, 20404, "unknown admin path")
 
+
+# Twilio's default opt-out keywords, as Advanced Opt-Out reports them (OptOutType).
+_OPT_OUT_TYPES = {
+    **dict.fromkeys(("STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"), "STOP"),
+    **dict.fromkeys(("START", "YES", "UNSTOP"), "START"),
+    **dict.fromkeys(("HELP", "INFO"), "HELP"),
+}
 
 _REJECTIONS = {
     21211: "The 'To' number is not a valid phone number.",
@@ -449,6 +488,13 @@ def _day(rfc2822: str) -> date:
     from email.utils import parsedate_to_datetime
 
     return parsedate_to_datetime(rfc2822).date()
+
+
+def _country(phone: str) -> str:
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(phone)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
 
 
 def _segments(body: str) -> int:

@@ -34,7 +34,7 @@ class CallbackReceiver:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 with receiver.arrived:
-                    receiver.received.append((self.path, dict(self.headers), dict(parse_qsl(body.decode()))))
+                    receiver.received.append((self.path, dict(self.headers), dict(parse_qsl(body.decode(), keep_blank_values=True))))
                     receiver.arrived.notify_all()
                 self.send_response(204)
                 self.end_headers()

@@ -230,3 +230,20 @@ def test_only_loopback_hosts_are_served():
     for host in ("0.0.0.0", "192.168.1.10", "example.com", "::"):
         with pytest.raises(ValueError, match="loopback"):
             TwilioSimulator(host=host)
+
+
+def test_an_inbound_message_is_posted_signed_as_twilio_posts_it(sim):
+    with CallbackReceiver() as receiver:
+        url = receiver.url + "/twilio/inbound"
+        answer = httpx.post(sim.url + "/_sim/inbound", json={"url": url, "from": TO, "to": SENDER, "body": " stop "})
+        assert answer.status_code == 200 and answer.json()["status"] == 204
+        assert sim.inbound(url, TO, SENDER, "Hello", service=SERVICE) == 204
+        assert httpx.post(sim.url + "/_sim/inbound", json={"url": url}).status_code == 400
+        posts = receiver.wait_for(2)
+    (_, headers, stop), (_, _, hello) = posts
+    assert valid(TOKEN, url, stop, headers["X-Twilio-Signature"])
+    assert (stop["From"], stop["To"], stop["Body"], stop["OptOutType"], stop["AccountSid"], stop["FromCountry"]) == (
+        TO, SENDER, " stop ", "STOP", ACCOUNT, "FI")
+    assert re.fullmatch(r"SM[0-9a-f]{32}", stop["MessageSid"]) and stop["NumSegments"] == "1" and stop["NumMedia"] == "0"
+    assert "OptOutType" not in hello and hello["MessagingServiceSid"] == SERVICE and hello["To"] == SENDER
+    assert "MessagingServiceSid" not in stop
