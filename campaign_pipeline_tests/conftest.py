@@ -61,3 +61,15 @@ def campaign_engine(campaign_db_url):
     engine = open_database(campaign_db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's AWS server (S3, SNS, …) on 127.0.0.1 for the whole session: its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

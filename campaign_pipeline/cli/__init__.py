@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 # run(args, log); each keeps its heavy imports inside run, so --help stays fast.
 COMMANDS = {
     "build": "build", "db": "db", "org": "org", "kill-switch": "kill_switch",
-    "campaign": "campaign", "messages": "messages",
+    "campaign": "campaign", "messages": "messages", "suppress": "suppress",
 }
 
 
@@ -47,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
         "portal-sim",
         add_help=False,
         help="serve a portal simulator on 127.0.0.1 for demos and tests (portal-sim --help)",
+    )
+    commands.add_parser(
+        "provider-sim",
+        add_help=False,
+        help="serve a Twilio Messaging API simulator on 127.0.0.1 for demos and tests (provider-sim --help)",
     )
     return parser
 
@@ -74,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
         from campaign_pipeline.portal.simulator import main as simulator
 
         return simulator(argv[1:])
+    if argv[:1] == ["provider-sim"]:
+        from campaign_pipeline.sending.providers.twilio_simulator import main as provider_simulator
+
+        return provider_simulator(argv[1:])
     debug = "--debug" in argv
     from campaign_pipeline.common.errors import InputError, RunFailed
     from campaign_pipeline.common.logs import JsonLog

@@ -3,7 +3,8 @@
 A file is CSV when its first non-empty line, read as CSV, has a `phone` column
 (trimmed, case-insensitive); otherwise it is one number a line, blank and `#`
 lines ignored. Entries are normalized to E.164 as rule 5 parses phones; those
-that do not parse to a valid number are ignored.
+that do not parse to a valid number are ignored by the build and counted as
+invalid by `suppress import`.
 """
 
 import csv
@@ -28,6 +29,13 @@ def suppression_entries(text: str) -> list[str]:
         for line in lines
         if line.strip() and not line.strip().startswith("#")
     ]
+
+
+def parse_suppression_entries(entries: Iterable[str], region: str) -> pl.Series:
+    """Each raw entry as E.164, in entry order; null where it is not a valid number."""
+    raw = pl.Series("phone", list(entries), dtype=pl.String)
+    parsed = parse_phones(raw, region)  # one row per distinct entry
+    return raw.replace_strict(parsed.get_column("raw"), parsed.get_column("e164"), default=None, return_dtype=pl.String)
 
 
 def normalize_suppressions(entries: Iterable[str], region: str) -> pl.Series:

@@ -177,7 +177,59 @@ def access_key_for(subject_id: str) -> str:
     return "AK-" + hashlib.sha256(subject_id.encode()).hexdigest()[:10].upper()
 
 
-class PortalSimulator:
+class ServedSimulator:
+    """The lifecycle of a simulator served on `self._address` by the threaded server
+    below (also the Twilio simulator's): a context manager, `url` while it runs."""
+
+    _address: tuple[str, int]
+    _handler: type[BaseHTTPRequestHandler] | None = None  # None: the portal's
+    _server: _Server | None = None
+    _thread: threading.Thread | None = None
+
+    def __enter__(self) -> Any:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self._server = _Server(self._address, self, self._handler)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.close_connections()
+        self._server.server_close()
+        self._thread.join()
+        self._server = self._thread = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the simulator is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def serve_until_stopped(self) -> None:
+        """Serves (already started) until Ctrl-C or SIGTERM, then stops: the command lines' loop."""
+        stopping = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+        try:
+            while not stopping.wait(0.5):
+                pass
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+
+class PortalSimulator(ServedSimulator):
     """The portal API on http://127.0.0.1:<ephemeral port>; a context manager."""
 
     def __init__(
@@ -206,38 +258,6 @@ class PortalSimulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self.reset_stats()
-
-    # -- lifecycle ---------------------------------------------------------
-
-    def __enter__(self) -> PortalSimulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def start(self) -> None:
-        self._server = _Server(self._address, self)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.shutdown()
-        self._server.close_connections()
-        self._server.server_close()
-        self._thread.join()
-        self._server = self._thread = None
-
-    @property
-    def url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the simulator is not running")
-        host, port = self._server.server_address[:2]
-        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
     # -- counters ----------------------------------------------------------
 
@@ -456,7 +476,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self._discard_body()
-        response = self.server.portal.respond(self.command, self.path, self.headers.get("Authorization"))
+        self._answer(self.server.portal.respond(self.command, self.path, self.headers.get("Authorization")))
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
+
+    def _answer(self, response: Response | None) -> None:
+        """Writes the response in one piece; None closes the connection without one."""
         if response is None:
             self.close_connection = True  # the dropped-connection fault: no response at all
             return
@@ -467,8 +492,6 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             head.append("Connection: close")
         self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
-
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_GET
 
     def _discard_body(self) -> None:
         length = self.headers.get("Content-Length", "0")
@@ -484,12 +507,13 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 1024  # bursts of new connections must not be refused
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], portal: PortalSimulator) -> None:
+    def __init__(self, address: tuple[str, int], portal: Any, handler: type[BaseHTTPRequestHandler] | None = None) -> None:
+        # `handler` lets another simulator (the Twilio one) reuse this plumbing.
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        self.portal = portal
+        self.portal = self.app = portal
         self._connections: set[socket.socket] = set()
-        super().__init__(address, _Handler)
+        super().__init__(address, handler or _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         self._connections.add(request)
@@ -623,16 +647,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (_UsageError, ValueError, OSError) as exc:
         _log("error", "portal_sim_failed", error=str(exc))
         return 2
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     _log("info", "portal_sim_listening", url=simulator.url, jobs=len(simulator.data.jobs))
-    try:
-        while not stopping.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
-    finally:
-        simulator.stop()
+    simulator.serve_until_stopped()
     _log("info", "portal_sim_stopped", **simulator.stats)
     return 0
 

@@ -9,7 +9,6 @@ from pathlib import Path
 import boto3
 import pytest
 from dagster import DagsterInstance, materialize
-from moto.server import ThreadedMotoServer
 
 from campaign_pipeline.definitions import ASSET_CHECKS, ASSETS, resources_from_env
 from campaign_pipeline.sample import SAMPLE_EXPORT
@@ -19,12 +18,8 @@ DAY = "2026-11-23"
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+def s3_endpoint(moto_endpoint):
+    return moto_endpoint
 
 
 @pytest.fixture
