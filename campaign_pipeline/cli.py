@@ -10,6 +10,8 @@ import json
 import os
 import sys
 
+from campaign_pipeline.core.values import http_url, positive_int, positive_number
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -27,7 +29,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="campaign-cli",
         description="Build SMS campaign datasets from the photo-webshop portal.",
     )
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of failures")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of unexpected failures")
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     build = commands.add_parser(
         "build",
@@ -35,12 +38,17 @@ def _parser() -> argparse.ArgumentParser:
         description="Build the campaign dataset (contract: campaign-dataset.md).",
     )
     source = build.add_mutually_exclusive_group()
-    source.add_argument("--jobs-url", metavar="URL", help="portal base URL (else $PORTAL_URL); token from $PORTAL_TOKEN")
+    source.add_argument(
+        "--jobs-url", metavar="URL", type=_checked(http_url),
+        help="portal base URL (else $PORTAL_URL); token from $PORTAL_TOKEN",
+    )
     source.add_argument("--jobs", metavar="FILE", help="read a portal export (JSON Lines, .gz or not) instead")
     build.add_argument("--job-id", metavar="ID", nargs="+", action="extend", dest="job_ids", help="only these jobs")
     segment = build.add_mutually_exclusive_group()
-    segment.add_argument("--buyers", dest="segments", action="store_const", const=("buyer",))
-    segment.add_argument("--non-buyers", dest="segments", action="store_const", const=("non_buyer",))
+    segment.add_argument("--buyers", dest="segments", action="store_const", const=("buyer",), help="only the buyers' dataset")
+    segment.add_argument(
+        "--non-buyers", dest="segments", action="store_const", const=("non_buyer",), help="only the non-buyers' dataset"
+    )
     segment.add_argument("--both", dest="segments", action="store_const", const=("buyer", "non_buyer"), help="the default")
     build.add_argument("--group", metavar="NAME", nargs="+", action="extend", dest="groups", help="only these groups")
     build.add_argument(
@@ -50,14 +58,31 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--suppress", metavar="FILE", nargs="+", action="extend", default=[], help="numbers never to message")
     build.add_argument("--region", default="FI", help="default phone region for national formats (default FI)")
     build.add_argument("--out", metavar="PATH", help="dataset file or s3://bucket/key (default: stdout)")
-    build.add_argument("--json", action="store_true", help="write the dataset as JSON instead of CSV")
-    build.add_argument("--exclusions", metavar="PATH", help="exclusions CSV file or s3://bucket/key")
-    build.add_argument("--concurrency", type=_positive_int, default=16, metavar="N", help="portal requests in flight (default 16)")
+    # The format follows --out's extension (.csv, .json, .parquet); a flag is
+    # needed only for stdout or another extension, and must not contradict it.
+    dataset_format = build.add_mutually_exclusive_group()
+    dataset_format.add_argument(
+        "--json", dest="dataset_format", action="store_const", const="json", help="write the dataset as JSON"
+    )
+    dataset_format.add_argument(
+        "--parquet", dest="dataset_format", action="store_const", const="parquet", help="write the dataset as Parquet"
+    )
+    build.add_argument("--exclusions", metavar="PATH", help="exclusions file (always CSV) or s3://bucket/key")
     build.add_argument(
-        "--rate-limit", type=float, default=None, metavar="RPS",
+        "--concurrency", type=_checked(positive_int), default=16, metavar="N", help="portal requests in flight (default 16)"
+    )
+    build.add_argument(
+        "--rate-limit", type=_checked(positive_number), default=None, metavar="RPS",
         help="at most this many portal requests per second (default: no limit)",
     )
     build.add_argument("--dry-run", action="store_true", help="change nothing, write nothing; print a summary")
+    build.add_argument(
+        "--progress", action="store_true",
+        help="draw progress bars on stderr when it is a terminal (ignored otherwise: stderr stays JSON lines)",
+    )
+    # Accepted after the command name too; SUPPRESS keeps the subcommand from
+    # resetting a --debug given before it.
+    build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of unexpected failures")
     commands.add_parser(
         "portal-sim",
         add_help=False,
@@ -71,14 +96,33 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
+def _checked(check):
+    """An argparse type from a check of core/values.py, keeping its reason."""
+
+    def parse(text: str):
+        try:
+            return check(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
+
+
+class _Version(argparse.Action):
+    """--version, looked up only when asked for (metadata reads cost start-up time)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            text = version("campaign_pipeline")
+        except PackageNotFoundError:
+            text = "unknown (not installed)"
+        sys.stdout.write(f"campaign-cli {text}\n")
+        parser.exit()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,12 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     from campaign_pipeline.core.errors import InputError, RunFailed
     from campaign_pipeline.core.logs import JsonLog
+    from campaign_pipeline.interrupts import Interrupted, raise_on_stopping_signals
 
     log = JsonLog()
     try:
+        raise_on_stopping_signals()
         args = _parser().parse_args(argv)
         if args.command is None:
             raise InputError("a command is required: campaign-cli build --help")
+        # A bar only where someone watches; piped or redirected, stderr stays JSON lines.
+        log.progress_bar = args.progress and sys.stderr.isatty()
         return _build(args, log)
     except InputError as error:
         log.error("usage_error", message=str(error))
@@ -107,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     except RunFailed as error:
         log.error("run_failed", message=str(error))
         return EXIT_FAILED
+    except Interrupted as stop:
+        log.error("interrupted", signal=stop.name, message=str(stop))
+        return stop.exit_status
     except Exception as error:  # the last line of defence: still one JSON line
         if debug:
             raise
@@ -117,9 +168,14 @@ def main(argv: list[str] | None = None) -> int:
 def _build(args: argparse.Namespace, log) -> int:
     from campaign_pipeline.runner import BuildRequest, run_build
 
+    from campaign_pipeline.core.values import checked
+
+    jobs_url = args.jobs_url
+    if not jobs_url and not args.jobs and os.environ.get("PORTAL_URL"):
+        jobs_url = checked("PORTAL_URL", http_url, os.environ["PORTAL_URL"])
     request = BuildRequest(
         jobs_file=args.jobs,
-        jobs_url=args.jobs_url or (None if args.jobs else os.environ.get("PORTAL_URL")),
+        jobs_url=jobs_url,
         job_ids=tuple(args.job_ids) if args.job_ids else None,
         segments=args.segments or ("buyer", "non_buyer"),
         groups=tuple(args.groups) if args.groups else None,
@@ -127,7 +183,7 @@ def _build(args: argparse.Namespace, log) -> int:
         suppress=tuple(args.suppress),
         region=args.region,
         out=args.out,
-        dataset_format="json" if args.json else "csv",
+        dataset_format=args.dataset_format,
         exclusions=args.exclusions,
         concurrency=args.concurrency,
         requests_per_second=args.rate_limit,

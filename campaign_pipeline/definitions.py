@@ -12,15 +12,15 @@ folder. The environment points it elsewhere:
 import os
 from collections.abc import Mapping
 
-from dagster import Definitions, EnvVar, in_process_executor
+from dagster import Definitions, in_process_executor
 from dagster_aws.s3 import S3Resource
 
 from campaign_pipeline.campaign import assets
 from campaign_pipeline.campaign.resources import (
     CampaignSettings,
-    PortalApiSource,
-    PortalExportSource,
-    PortalSource,
+    MisconfiguredIOManagerFactory,
+    dataset_format_problem,
+    portal_from_env,
 )
 from campaign_pipeline.campaign.schedules import campaign_job, daily_campaign_schedule
 from campaign_pipeline.campaign.sensors import campaign_run_failure_alert
@@ -28,28 +28,24 @@ from campaign_pipeline.io_managers import PolarsFileIOManagerFactory
 from campaign_pipeline.sample import SAMPLE_EXPORT
 
 
-def _portal(env: Mapping[str, str]) -> PortalSource:
-    if env.get("PORTAL_URL"):
-        return PortalApiSource(
-            base_url=env["PORTAL_URL"],
-            token=EnvVar("PORTAL_TOKEN"),
-            concurrency=int(env.get("PORTAL_CONCURRENCY", "16")),
-            requests_per_second=float(env["PORTAL_RATE_LIMIT"]) if env.get("PORTAL_RATE_LIMIT") else None,
-        )
-    return PortalExportSource(path=env.get("PORTAL_EXPORT") or str(SAMPLE_EXPORT))
-
-
 def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
-    """The resources of this deployment, as its environment chooses them."""
+    """The resources of this deployment, as its environment chooses them. A bad
+    value never stops the definitions from loading (resources.py)."""
     suppress = env.get("CAMPAIGN_SUPPRESS", "")
-    return {
-        "portal": _portal(env),
-        "campaign": CampaignSettings(suppress_files=[p for p in suppress.split(os.pathsep) if p]),
-        "io_manager": PolarsFileIOManagerFactory(
+    format_problem = dataset_format_problem(env)
+    io_manager = (
+        MisconfiguredIOManagerFactory(problem=format_problem)
+        if format_problem
+        else PolarsFileIOManagerFactory(
             base_uri=env.get("CAMPAIGN_OUTPUT_URI") or os.path.abspath("output"),
             dataset_format=env.get("CAMPAIGN_DATASET_FORMAT", "csv"),
             s3=S3Resource(),
-        ),
+        )
+    )
+    return {
+        "portal": portal_from_env(env, str(SAMPLE_EXPORT)),
+        "campaign": CampaignSettings(suppress_files=[p for p in suppress.split(os.pathsep) if p]),
+        "io_manager": io_manager,
     }
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from campaign_pipeline.core.errors import InputError
 from campaign_pipeline.core.logs import JsonLog
+from campaign_pipeline.core.values import checked, header_token
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class BuildRequest:
     suppress: tuple[str, ...] = ()
     region: str = "FI"
     out: str | None = None
-    dataset_format: str = "csv"
+    dataset_format: str | None = None  # as a flag asked; None: --out's extension, else CSV
     exclusions: str | None = None
     concurrency: int = 16
     requests_per_second: float | None = None
@@ -34,9 +35,11 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
     """Runs one build; returns the dry-run summary (also for a real run)."""
     from campaign_pipeline.core import formats
     from campaign_pipeline.core.access_keys import apply_access_keys, subjects_needing_keys
+    from campaign_pipeline.core.dataset import missing_keys_message
+    from campaign_pipeline.core.suppressions import invalid_entries_message
     from campaign_pipeline.core.pipeline import enrich_export, finish
     from campaign_pipeline.core.settings import BuildSettings
-    from campaign_pipeline.sources.suppression_file import load_suppressions
+    from campaign_pipeline.sources.suppression_file import load_suppression_list
 
     try:
         settings = BuildSettings(
@@ -48,29 +51,39 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
         )
     except ValueError as error:
         raise InputError(str(error)) from None
+    dataset_format = _check_outputs(request)
     log.info("build_started", source=_source_kind(request), segments=list(settings.segments), dry_run=request.dry_run)
     with log.timed("suppressions_loaded") as counters:
-        suppressed = load_suppressions(request.suppress, settings.region)
-        counters["numbers"] = suppressed.len()
+        suppressed, invalid = load_suppression_list(request.suppress, settings.region)
+        counters.update(numbers=suppressed.len(), invalid_entries=invalid)
+    if invalid:
+        log.warning("suppression_entries_invalid", count=invalid, message=invalid_entries_message(invalid))
     portal = _live_portal(request)
-    with log.timed("source_read", source=_source_kind(request)) as counters:
-        lines = portal.fetch_lines(settings.job_ids, counters) if portal else _export_lines(request)
+    if portal:
+        with log.timed("source_read", source="portal") as counters, log.progress("portal_fetch", unit="requests") as progress:
+            lines = portal.fetch_lines(settings.job_ids, counters, progress)
+    else:
+        lines = _export_lines(request.jobs_file, log)  # read as the build consumes it
     with log.timed("subjects_enriched") as counters:
         enriched = enrich_export(lines, settings, suppressed)
         counters["records"] = enriched.height
     if portal and not request.dry_run:
         with log.timed("access_keys_generated") as counters:
             needed = subjects_needing_keys(enriched)
-            keys, failures = portal.access_keys(needed, counters)
+            with log.progress("access_keys", total=len(needed), unit="keys") as progress:
+                keys, failures = portal.access_keys(needed, counters, progress)
             enriched = apply_access_keys(enriched, keys, failures)
             counters.update(asked=len(needed), failed=len(failures))
     with log.timed("dataset_built") as counters:
         result = finish(enriched, settings)
         summary = result.summary()
-        counters.update(summary)
+        missing_keys = result.rows_without_access_key()
+        counters.update(summary, rows_without_access_key=missing_keys)
+    if missing_keys:
+        log.warning("rows_without_access_key", count=missing_keys, message=missing_keys_message(missing_keys))
     if request.dry_run:
         return summary
-    dataset = formats.encode(result.dataset(), request.dataset_format)
+    dataset = formats.encode(result.dataset(), dataset_format)
     files = {}
     if request.out:
         files[request.out] = dataset
@@ -84,14 +97,50 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
     return summary
 
 
+def _check_outputs(request: BuildRequest) -> str:
+    """Refuses outputs that cannot be written or whose format the name and the
+    flags disagree on, before any work; returns the dataset's format. A dry run
+    is checked as well (it is how to ask whether the run would work) but creates
+    no probe file, since it writes nothing."""
+    from campaign_pipeline.core.formats import format_of_path, output_format
+    from campaign_pipeline.storage import check_targets
+
+    try:
+        dataset_format = output_format(request.out, request.dataset_format)
+    except ValueError as error:
+        raise InputError(f"--{request.dataset_format} contradicts --out: {error}") from None
+    if request.exclusions and format_of_path(request.exclusions) not in (None, "csv"):
+        raise InputError(f"--exclusions {request.exclusions}: exclusions are CSV: name the file .csv")
+    if dataset_format == "parquet" and not request.out and not request.dry_run and sys.stdout.isatty():
+        raise InputError("binary Parquet to a terminal: give --out")
+    targets = {"--out": request.out, "--exclusions": request.exclusions}
+    check_targets({flag: path for flag, path in targets.items() if path}, probe=not request.dry_run)
+    return dataset_format
+
+
 def _source_kind(request: BuildRequest) -> str:
     return "export" if request.jobs_file else "portal"
 
 
-def _export_lines(request: BuildRequest):
-    from campaign_pipeline.sources.export_file import iter_export_lines
+def _export_lines(path: str, log: JsonLog):
+    """The export's lines as the build consumes them, with progress lines while
+    it reads; `source_read` is logged once the file was read to its end, then a
+    warning when the file is empty or not JSON Lines."""
+    import time
 
-    return iter_export_lines(request.jobs_file)
+    from campaign_pipeline.sources.export_file import ExportRead
+
+    export = ExportRead(path)
+    started = time.perf_counter()
+    with log.progress("export_read", unit="bytes") as progress:
+        yield from export.lines(progress)
+    log.info(
+        "source_read", source="export", seconds=round(time.perf_counter() - started, 3),
+        job_lines=export.job_lines, bytes=progress.done,
+    )
+    if warning := export.warning():
+        event, message = warning
+        log.warning(event, file=str(path), message=message)
 
 
 def _live_portal(request: BuildRequest):
@@ -104,7 +153,7 @@ def _live_portal(request: BuildRequest):
         raise InputError("no portal: give --jobs FILE or --jobs-url URL (or set PORTAL_URL)")
     # Without a token the portal answers 401 and the run fails (exit 1) with a
     # line naming the endpoint, as the contract has it for a missing token.
-    token = os.environ.get("PORTAL_TOKEN", "")
+    token = checked("PORTAL_TOKEN", header_token, os.environ.get("PORTAL_TOKEN", ""))
     return LivePortal(
         request.jobs_url, token, concurrency=request.concurrency, requests_per_second=request.requests_per_second
     )

@@ -1,6 +1,7 @@
 """The command line as users run it: a real process, its exit code, stdout and stderr."""
 
 import json
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -74,6 +75,7 @@ def test_dry_run_prints_the_summary_and_writes_nothing(small_export, tmp_path):
 
 
 def test_out_and_exclusions_files_and_json(small_export, tmp_path):
+    (tmp_path / "sub").mkdir()
     result = run("build", "--jobs", small_export, "--out", tmp_path / "d.json", "--json",
                  "--exclusions", tmp_path / "sub" / "e.csv")
     assert result.returncode == 0 and result.stdout == ""
@@ -111,12 +113,16 @@ def test_an_export_line_that_is_not_json_is_a_usage_error(export):
 
 
 def test_a_failed_write_exits_1_and_leaves_no_file_behind(small_export, tmp_path):
+    # A write that fails after the checks passed: a file size limit (EFBIG, as a
+    # full disk would fail it). The old exclusions stay as they were.
     tmp_path = tmp_path / "out"
     tmp_path.mkdir()
-    blocker = tmp_path / "file"
-    blocker.write_text("in the way")
-    out = tmp_path / "d.csv"
-    result = run("build", "--jobs", small_export, "--out", out, "--exclusions", blocker / "e.csv")
-    assert result.returncode == 1
-    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["file"]
-    assert log_lines(result.stderr)[-1]["level"] == "error"
+    (tmp_path / "e.csv").write_text("old\n")
+    limit = lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (8, 8))  # noqa: E731
+    result = subprocess.run([CLI, "build", "--jobs", str(small_export), "--out", str(tmp_path / "d.csv"),
+                             "--exclusions", str(tmp_path / "e.csv")],
+                            capture_output=True, text=True, timeout=120, preexec_fn=limit)
+    assert result.returncode == 1, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e.csv"] and (tmp_path / "e.csv").read_text() == "old\n"
+    error = log_lines(result.stderr)[-1]
+    assert error["level"] == "error" and "cannot write" in error["message"] and "d.csv" in error["message"]

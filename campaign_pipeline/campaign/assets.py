@@ -32,16 +32,20 @@ from dagster import (
 from campaign_pipeline.campaign.partitions import daily_partitions
 from campaign_pipeline.campaign.resources import CampaignSettings, PortalSource
 from campaign_pipeline.contracts import schemas
+from campaign_pipeline.contracts.table_schema import table_schema
 from campaign_pipeline.core import columns as C
 from campaign_pipeline.core import invariants
 from campaign_pipeline.core.access_keys import apply_access_keys, subjects_needing_keys
 from campaign_pipeline.core.errors import ExportUnreadable, InputError, RunFailed
 from campaign_pipeline.core.dataset import campaign_dataset, exclusions as exclusion_rows
+from campaign_pipeline.core.dataset import missing_keys_message, rows_without_access_key
+from campaign_pipeline.core.suppressions import invalid_entries_message
 from campaign_pipeline.core.decode import decode_activities
 from campaign_pipeline.core.logs import JsonLog
 from campaign_pipeline.core.masking import masked
 from campaign_pipeline.core.pipeline import enriched_with_quarantine, segment_rows
 from campaign_pipeline.io_managers import DATASET, EXCLUSIONS, FILE_ROLE
+from campaign_pipeline.sources.export_file import export_warning
 
 # Asset checks need their asset's partitions, a preview feature in Dagster 1.13;
 # that is deliberate, so its warning would only be noise in every command.
@@ -60,6 +64,14 @@ def _report(context, started: float, counts: dict, **metadata) -> None:
         partition=context.partition_key, seconds=seconds, **counts,
     )
     context.add_output_metadata({**counts, "seconds": seconds, **metadata})
+
+
+def _warn(context, metadata: dict, event: str, message: str, **fields) -> None:
+    """A warning a manager must see: in the run's log, as a JSON log line and
+    in the materialization's metadata (`warning`)."""
+    context.log.warning(message)
+    JsonLog(run_id=context.run.run_id).warning(event, message=message, **fields)
+    metadata["warning"] = MetadataValue.text(message)
 
 
 @contextmanager
@@ -111,13 +123,20 @@ def portal_snapshot(
             f"{context.partition_key} from its stored snapshot."
         )
     started = time.perf_counter()
-    with _as_failure():
-        fetched = portal.fetch_lines(campaign.build_settings().job_ids)
+    log = JsonLog(run_id=context.run.run_id)
+    phase, unit = ("export_read", "bytes") if portal.export_file() else ("portal_fetch", "requests")
+    with _as_failure(), log.progress(phase, unit=unit) as progress:
+        fetched = portal.fetch_lines(campaign.build_settings().job_ids, progress)
         lines = [_text_line(number, line) for number, line in enumerate(fetched, start=1)]
     # Blank lines carry nothing; dropping them keeps the stored snapshot clean.
     snapshot = pl.DataFrame({"line": [line for line in lines if line.strip()]}, schema={"line": pl.String})
     schemas.PortalSnapshot.validate(snapshot)
-    _report(context, started, {"job_lines": snapshot.height}, source=portal.describe())
+    metadata = {"source": portal.describe()}
+    if path := portal.export_file():
+        first = snapshot.get_column("line")[0].encode() if snapshot.height else None
+        if warning := export_warning(path, first):
+            _warn(context, metadata, warning[0], warning[1], file=path)
+    _report(context, started, {"job_lines": snapshot.height}, **metadata)
     return snapshot
 
 
@@ -159,12 +178,20 @@ def enriched_subjects(
     portal: PortalSource,
 ) -> pl.DataFrame:
     started = time.perf_counter()
+    log = JsonLog(run_id=context.run.run_id)
     with _as_failure():
-        result = enriched_with_quarantine(activities, campaign.build_settings(), campaign.suppressed_numbers())
-        answers = portal.access_keys(subjects_needing_keys(result))
+        suppressed, invalid_entries = campaign.suppression_list()
+        result = enriched_with_quarantine(activities, campaign.build_settings(), suppressed)
+        needed = subjects_needing_keys(result)
+        with log.progress("access_keys", total=len(needed), unit="keys") as progress:
+            answers = portal.access_keys(needed, progress)
     if answers is not None:
         result = apply_access_keys(result, *answers)
     schemas.EnrichedSubjects.validate(result, lazy=True)
+    metadata = {"preview": _preview(result.filter(pl.col("reason").is_null()))}
+    if invalid_entries:
+        _warn(context, metadata, "suppression_entries_invalid", invalid_entries_message(invalid_entries),
+              count=invalid_entries)
     _report(
         context,
         started,
@@ -172,8 +199,9 @@ def enriched_subjects(
             "records": result.height,
             "chosen": result.filter(pl.col("reason").is_null()).height,
             "exclusions_by_reason": _counts(result, "reason"),
+            "suppression_invalid_entries": invalid_entries,
         },
-        preview=_preview(result.filter(pl.col("reason").is_null())),
+        **metadata,
     )
     return result
 
@@ -201,7 +229,7 @@ def _campaign_dataset_asset(segment: str, upstream: str):
         ins={"rows": AssetIn(upstream)},
         partitions_def=daily_partitions,
         group_name=GROUP,
-        metadata={FILE_ROLE: DATASET},
+        metadata={FILE_ROLE: DATASET, "dagster/column_schema": table_schema(schemas.CampaignDataset)},
         description=f"The {segment} campaign dataset: one row per (organization, segment, "
         "phone) in the contract's order (rules 7-8).",
     )
@@ -209,8 +237,16 @@ def _campaign_dataset_asset(segment: str, upstream: str):
         started = time.perf_counter()
         dataset = campaign_dataset(rows, segment)
         schemas.CampaignDataset.validate(dataset, lazy=True)
-        counts = {"rows": dataset.height, "subjects": int(dataset.get_column("subject_count").sum() or 0)}
-        _report(context, started, counts, preview=_preview(dataset))
+        missing_keys = rows_without_access_key(dataset)
+        counts = {
+            "rows": dataset.height,
+            "subjects": int(dataset.get_column("subject_count").sum() or 0),
+            "rows_without_access_key": missing_keys,
+        }
+        metadata = {"preview": _preview(dataset)}
+        if missing_keys:
+            _warn(context, metadata, "rows_without_access_key", missing_keys_message(missing_keys), count=missing_keys)
+        _report(context, started, counts, **metadata)
         return dataset
 
     @asset_check(asset=key, blocking=True, partitions_def=daily_partitions, name="one_row_per_phone")
@@ -239,7 +275,7 @@ campaign_dataset_checks = [check for _, checks in _per_segment for check in chec
 @asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
-    metadata={FILE_ROLE: EXCLUSIONS},
+    metadata={FILE_ROLE: EXCLUSIONS, "dagster/column_schema": table_schema(schemas.Exclusions)},
     description="Every excluded or quarantined record with its reason, sorted.",
 )
 def exclusions(context: AssetExecutionContext, enriched_subjects: pl.DataFrame) -> pl.DataFrame:

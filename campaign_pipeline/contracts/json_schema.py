@@ -40,6 +40,8 @@ def json_schema(model) -> dict:
 def _column_schema(column) -> dict:
     is_integer = column.dtype.type in (pl.Int64, pl.Int32, pl.UInt32)
     out: dict = {"type": "integer" if is_integer else "string"}
+    if column.description:
+        out["description"] = column.description
     for check in column.checks:
         stats = check.statistics
         if check.name == "isin":

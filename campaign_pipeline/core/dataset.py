@@ -44,3 +44,16 @@ def exclusions(enriched: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.all().fill_null(""))
         .sort(list(C.EXCLUSIONS))
     )
+
+
+def rows_without_access_key(dataset: pl.DataFrame) -> int:
+    """Dataset rows whose primary subject has no access key: offline and dry-run
+    builds never create keys, and a link built from `{access_key}` would break."""
+    return dataset.filter(pl.col("access_key").fill_null("") == "").height
+
+
+def missing_keys_message(count: int) -> str:
+    return (
+        f"{count} dataset rows have no access key (only a build from the live portal, not a dry run, "
+        "creates keys): an SMS link built from {access_key} would break for them"
+    )

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.json as pa_json
 
 from campaign_pipeline.core import columns as C
-from campaign_pipeline.core.errors import ExportUnreadable
+from campaign_pipeline.core.errors import JSON_LINES_HINT, ExportUnreadable
 from campaign_pipeline.core.portal_records import (
     BUYING_ORDER_STATUSES,
     SELLING_STATUS,
@@ -108,6 +108,7 @@ def iter_activities(
     """(activity row, raw subjects array) per valid activity of a selling job, and
     (quarantine row, None) per malformed line, job or activity, in file order."""
     wanted = set(job_ids) if job_ids is not None else None
+    objects_seen = False
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -118,8 +119,11 @@ def iter_activities(
         except msgspec.ValidationError:
             job = None
         except msgspec.DecodeError as error:
-            raise ExportUnreadable(f"portal export line {number}: not JSON ({error})") from None
+            # Not JSON before any JSON object: most often a pretty-printed file.
+            hint = "" if objects_seen else f"; {JSON_LINES_HINT}"
+            raise ExportUnreadable(f"portal export line {number}: not JSON ({error}){hint}") from None
         head = job if job is not None else _head(line)
+        objects_seen = objects_seen or head is not None
         if head is None:
             yield _activity_quarantine(detail="not a JSON object"), None
         elif head.status == SELLING_STATUS and (wanted is None or head.id in wanted):

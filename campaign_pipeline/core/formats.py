@@ -2,10 +2,27 @@
 shared by the command line and the IO manager so both give identical files."""
 
 import io
+from pathlib import PurePosixPath
 
 import polars as pl
 
 FORMATS = ("csv", "json", "parquet")
+
+
+def format_of_path(path: str) -> str | None:
+    """The format a file name means by its extension, in any case (`.csv`, `.json`,
+    `.parquet`); None when it names none. Local paths and s3:// keys alike."""
+    suffix = PurePosixPath(path).suffix.lower().removeprefix(".")
+    return suffix if suffix in FORMATS else None
+
+
+def output_format(path: str | None, requested: str | None) -> str:
+    """The format to write `path` in: the one asked for, else the one its name
+    means, else CSV. Asking for one the name contradicts is a ValueError."""
+    named = format_of_path(path) if path else None
+    if requested and named and requested != named:
+        raise ValueError(f"{path} names a {named.upper()} file, not {requested.upper()}")
+    return requested or named or "csv"
 
 
 def _strings(frame: pl.DataFrame) -> list[str]:

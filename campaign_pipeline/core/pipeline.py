@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from campaign_pipeline.core import columns as C
-from campaign_pipeline.core.dataset import PRIMARY_ORDER, campaign_dataset, exclusions
+from campaign_pipeline.core.dataset import PRIMARY_ORDER, campaign_dataset, exclusions, rows_without_access_key
 from campaign_pipeline.core.decode import Subjects, decode_export, decode_subjects, quarantine_of_activities
 from campaign_pipeline.core.enrich import enrich_subjects
 from campaign_pipeline.core.settings import BuildSettings
@@ -44,6 +44,9 @@ class BuildResult:
         return pl.concat([self.datasets[s] for s in C.SEGMENTS if s in self.datasets]).sort(
             PRIMARY_ORDER, maintain_order=True
         )
+
+    def rows_without_access_key(self) -> int:
+        return sum(rows_without_access_key(dataset) for dataset in self.datasets.values())
 
     def summary(self) -> dict:
         """The dry-run summary: rows per selected segment (zeros included) and

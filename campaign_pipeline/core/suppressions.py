@@ -32,5 +32,18 @@ def suppression_entries(text: str) -> list[str]:
 
 def normalize_suppressions(entries: Iterable[str], region: str) -> pl.Series:
     """The distinct E.164 numbers among raw entries, sorted."""
-    parsed = parse_phones(pl.Series("phone", list(entries), dtype=pl.String), region)
-    return parsed.get_column("e164").drop_nulls().unique().sort().rename("phone")
+    return parse_suppressions(entries, region)[0]
+
+
+def parse_suppressions(entries: Iterable[str], region: str) -> tuple[pl.Series, int]:
+    """(the distinct E.164 numbers among raw entries, sorted; how many non-blank
+    entries did not parse to a valid number and so suppress nothing)."""
+    raw = pl.Series("phone", list(entries), dtype=pl.String)
+    parsed = parse_phones(raw, region)  # one row per distinct entry
+    unparsed = parsed.filter(pl.col("e164").is_null() & (pl.col("raw").str.strip_chars() != ""))
+    invalid = int(raw.is_in(unparsed.get_column("raw").implode()).sum())
+    return parsed.get_column("e164").drop_nulls().unique().sort().rename("phone"), invalid
+
+
+def invalid_entries_message(count: int) -> str:
+    return f"{count} suppression entries are not valid phone numbers and suppress nothing"

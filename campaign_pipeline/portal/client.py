@@ -85,7 +85,10 @@ class PortalClient:
         timeout: float = 30.0,
         page_limit: int = MAX_PAGE_LIMIT,
         transport: httpx.AsyncBaseTransport | None = None,
+        progress: Any = None,
     ) -> None:
+        """`progress`, when given, is told of the work done as it is done
+        (`advance(n, **counters)`, `set_total(n)`: core.logs.Progress)."""
         _require(concurrency >= 1, "concurrency must be at least 1")
         _require(max_attempts >= 1, "max_attempts must be at least 1")
         _require(1 <= page_limit <= MAX_PAGE_LIMIT, f"page_limit must be 1..{MAX_PAGE_LIMIT}")
@@ -101,6 +104,7 @@ class PortalClient:
         self._transport = transport
         self._gate = _PriorityGate(concurrency)
         self._pacer = _Pacer(requests_per_second)
+        self._progress = progress if progress is not None else _NoProgress()
         self._random = random.Random()
         self._http: httpx.AsyncClient | None = None
         self.stats: dict[str, int] = {"requests": 0, "retries": 0, "rate_limited": 0}
@@ -149,10 +153,11 @@ class PortalClient:
                 if job is not None:
                     jobs.append(job)
 
-        await self._each_page("/v1/jobs", {"status": SELLING_STATUS}, PRIORITY_JOBS, _Page, take)
+        await self._each_page("/v1/jobs", {"status": SELLING_STATUS}, PRIORITY_JOBS, _Page, take, "jobs")
 
     async def _fetch_job(self, tg: asyncio.TaskGroup, job_id: str, jobs: list[Any], index: int) -> None:
         item = await self._get_json(f"/v1/jobs/{_segment(job_id)}", None, PRIORITY_JOBS, Any, missing_ok=True)
+        self._progress.advance(1, jobs=int(item is not _MISSING))
         if item is not _MISSING:
             jobs[index] = self._admit_job(tg, item, set())
 
@@ -187,7 +192,7 @@ class PortalClient:
                     tg.create_task(self._read_subjects(activity, activity_id))
 
         path = f"/v1/jobs/{_segment(job_id)}/activities"
-        await self._each_page(path, {}, PRIORITY_ACTIVITIES, _Page, take)
+        await self._each_page(path, {}, PRIORITY_ACTIVITIES, _Page, take, "activities")
 
     async def _read_subjects(self, activity: _Node, activity_id: str) -> None:
         def take(items: list[msgspec.Raw]) -> None:
@@ -196,7 +201,7 @@ class PortalClient:
                 activity.children.append(b",".join(items))
 
         path = f"/v1/activities/{_segment(activity_id)}/subjects"
-        await self._each_page(path, {}, PRIORITY_SUBJECTS, _RawPage, take)
+        await self._each_page(path, {}, PRIORITY_SUBJECTS, _RawPage, take, "subjects")
 
     async def _each_page(
         self,
@@ -205,8 +210,10 @@ class PortalClient:
         priority: int,
         page_type: type[_Page | _RawPage],
         take: Callable[[list[Any]], None],
+        items_name: str,
     ) -> None:
-        """Every page of one list, in order, handed to `take` as it arrives."""
+        """Every page of one list, in order, handed to `take` as it arrives
+        (and counted in the progress as a request and `items_name` items)."""
         cursor: str | None = None
         cursors_seen: set[str] = set()
         while True:
@@ -215,6 +222,7 @@ class PortalClient:
                 query["cursor"] = cursor
             page = await self._get_json(path, query, priority, page_type)
             take(page.items)
+            self._progress.advance(1, **{items_name: len(page.items)})
             cursor = page.next_cursor
             if cursor is None:
                 return
@@ -239,10 +247,12 @@ class PortalClient:
         ids = list(dict.fromkeys(subject_ids))
         keys: dict[str, str | AccessKeyFailure] = {}
         pending = iter(ids)
+        self._progress.set_total(len(ids))
 
         async def worker() -> None:
             for subject_id in pending:  # shared iterator: each id is taken once
-                keys[subject_id] = await self._access_key(subject_id)
+                keys[subject_id] = answer = await self._access_key(subject_id)
+                self._progress.advance(1, failed=int(isinstance(answer, AccessKeyFailure)))
 
         def start(tg: asyncio.TaskGroup) -> None:
             for _ in range(min(self._concurrency, len(ids))):
@@ -351,6 +361,14 @@ def _remember_missing_sniffio() -> None:
 def _require(condition: bool, message: str) -> None:
     if not condition:
         raise ValueError(message)
+
+
+class _NoProgress:
+    def advance(self, amount: int = 1, **counters: int) -> None:
+        pass
+
+    def set_total(self, total: int | None) -> None:
+        pass
 
 
 # -- assembling the export -------------------------------------------------

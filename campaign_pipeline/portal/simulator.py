@@ -14,6 +14,7 @@ import argparse
 import base64
 import gzip
 import hashlib
+import ipaddress
 import signal
 import socket
 import sys
@@ -42,6 +43,24 @@ MAX_LIMIT = 500
 LOG_SIZE = 100_000  # requests remembered in `request_log`
 
 Response = tuple[int, bytes, dict[str, str]]  # status, JSON body, extra headers
+
+
+def _loopback(host: str) -> str:
+    """The host, when only this machine can reach it; else ValueError.
+
+    The simulator serves exports full of personal data, so it never listens on
+    another interface, and no flag says otherwise. Names other than `localhost`
+    are refused rather than resolved: what a name resolves to can change.
+    """
+    if host == "localhost":
+        return host
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return host
+    except ValueError:
+        pass
+    raise ValueError(f"--host {host!r} is not a loopback address (127.0.0.0/8, ::1 or localhost): "
+                     "the simulator serves personal data to this machine only")
 
 
 @dataclass(frozen=True)
@@ -233,7 +252,7 @@ class PortalSimulator(ServedSimulator):
         self.latency = latency
         self.page_limit_max = page_limit_max
         self.faults = faults or Faults()
-        self._address = (host, port)
+        self._address = (_loopback(host), port)
         self._lock = threading.Lock()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -489,6 +508,8 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], portal: Any, handler: type[BaseHTTPRequestHandler] | None = None) -> None:
         # `handler` lets another simulator (the Twilio one) reuse this plumbing.
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
         self.portal = self.app = portal
         self._connections: set[socket.socket] = set()
         super().__init__(address, handler or _Handler)
@@ -553,22 +574,31 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="portal-sim", description="Serve a portal export as the portal API on 127.0.0.1.")
     count = {"type": _non_negative, "default": 0}
     parser.add_argument("--export", required=True, help="portal export (.jsonl or .jsonl.gz)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=_port, default=8080, help="0 picks a free port")
-    parser.add_argument("--token", default="sim-token")
-    parser.add_argument("--latency-ms", type=_milliseconds, default=0.0)
-    parser.add_argument("--page-limit-max", type=_non_negative, default=MAX_LIMIT)
+    parser.add_argument(
+        "--host", default="127.0.0.1",
+        help="a loopback address (127.0.0.0/8, ::1, localhost; default 127.0.0.1); others are refused, exit 2",
+    )
+    parser.add_argument("--port", type=_port, default=8080, help="port to listen on (default 8080; 0 picks a free port)")
+    parser.add_argument("--token", default="sim-token", help="the bearer token clients must send (default sim-token)")
+    parser.add_argument("--latency-ms", type=_milliseconds, default=0.0, metavar="MS", help="delay before each answer")
+    parser.add_argument(
+        "--page-limit-max", type=_non_negative, default=MAX_LIMIT, metavar="N",
+        help=f"largest page served, whatever limit is asked (default {MAX_LIMIT})",
+    )
     parser.add_argument("--fail-every", **count, metavar="K", help="5xx to every K-th request")
     parser.add_argument("--fail-first", **count, metavar="N", help="5xx to each path's first N requests")
     parser.add_argument("--drop-every", **count, metavar="K", help="drop every K-th request unanswered")
-    parser.add_argument("--drop-first", **count, metavar="N")
+    parser.add_argument("--drop-first", **count, metavar="N", help="drop each path's first N requests unanswered")
     parser.add_argument("--rate-limit-every", **count, metavar="K", help="429 to every K-th request")
-    parser.add_argument("--rate-limit-first", **count, metavar="N")
+    parser.add_argument("--rate-limit-first", **count, metavar="N", help="429 to each path's first N requests")
     parser.add_argument("--retry-after", **count, metavar="S", help="Retry-After of the 429s")
-    parser.add_argument("--repeat-page-items", action="store_true")
-    parser.add_argument("--malformed-items", action="store_true")
+    parser.add_argument("--repeat-page-items", action="store_true", help="start each later page with the last item of the page before")
+    parser.add_argument("--malformed-items", action="store_true", help="add malformed items to the first page of every list")
     parser.add_argument("--wrong-token", action="store_true", help="answer every request 401")
-    parser.add_argument("--access-key-fail", action="append", default=[], metavar="SUBJECT_ID=STATUS")
+    parser.add_argument(
+        "--access-key-fail", action="append", default=[], metavar="SUBJECT_ID=STATUS",
+        help="answer this HTTP status to the access-key POST of this subject (repeatable)",
+    )
     return parser
 
 

@@ -22,22 +22,28 @@ class LivePortal:
             "max_attempts": self.max_attempts,
         }
 
-    def fetch_lines(self, job_ids: Sequence[str] | None, stats: dict | None = None) -> list[bytes]:
+    def fetch_lines(self, job_ids: Sequence[str] | None, stats: dict | None = None, progress=None) -> list[bytes]:
         from campaign_pipeline.portal import PortalError, fetch_export_lines_sync
 
         try:
-            return fetch_export_lines_sync(self.base_url, self.token, job_ids, stats=stats, **self._options())
+            return fetch_export_lines_sync(
+                self.base_url, self.token, job_ids, stats=stats, progress=progress, **self._options()
+            )
         except PortalError as error:
             raise RunFailed(f"portal {self.base_url}: {error}") from None
 
-    def access_keys(self, subject_ids: list[str], stats: dict | None = None) -> tuple[dict[str, str], dict[str, int]]:
+    def access_keys(
+        self, subject_ids: list[str], stats: dict | None = None, progress=None
+    ) -> tuple[dict[str, str], dict[str, int]]:
         """(generated keys, HTTP status of permanent failures) per subject id."""
         from campaign_pipeline.portal import PortalError, generate_access_keys_sync
 
         if not subject_ids:
             return {}, {}
         try:
-            answers = generate_access_keys_sync(self.base_url, self.token, subject_ids, stats=stats, **self._options())
+            answers = generate_access_keys_sync(
+                self.base_url, self.token, subject_ids, stats=stats, progress=progress, **self._options()
+            )
         except PortalError as error:
             raise RunFailed(f"portal {self.base_url}: {error}") from None
         keys = {sid: answer for sid, answer in answers.items() if isinstance(answer, str)}

@@ -6,7 +6,7 @@ from pathlib import Path
 import polars as pl
 
 from campaign_pipeline.core.errors import InputError
-from campaign_pipeline.core.suppressions import normalize_suppressions, suppression_entries
+from campaign_pipeline.core.suppressions import parse_suppressions, suppression_entries
 
 
 def read_suppression_file(path: str | Path) -> list[str]:
@@ -25,7 +25,12 @@ def read_suppression_file(path: str | Path) -> list[str]:
 
 def load_suppressions(paths: Iterable[str | Path], region: str) -> pl.Series:
     """The distinct E.164 numbers of all the files."""
+    return load_suppression_list(paths, region)[0]
+
+
+def load_suppression_list(paths: Iterable[str | Path], region: str) -> tuple[pl.Series, int]:
+    """(the distinct E.164 numbers of all the files, how many entries did not parse)."""
     entries: list[str] = []
     for path in paths:
         entries.extend(read_suppression_file(path))
-    return normalize_suppressions(entries, region)
+    return parse_suppressions(entries, region)

@@ -4,6 +4,7 @@ the same bytes as the command line, masked metadata, checks that pass."""
 import json
 import os
 import re
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,10 @@ def test_the_whole_chain_writes_the_contracts_files_and_its_checks_pass(portal_e
         f"activities/{DAY}.parquet", f"buyers/{DAY}.parquet", f"campaign_dataset/{DAY}/buyer.csv",
         f"campaign_dataset/{DAY}/non_buyer.csv", f"enriched_subjects/{DAY}.parquet", f"exclusions/{DAY}.csv",
         f"non_buyers/{DAY}.parquet", f"portal_snapshot/{DAY}.parquet"]
+    # Modes follow the umask (read without changing it for good), like cp's.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert {stat.S_IMODE(p.stat().st_mode) for p in tmp_path.rglob("*") if p.is_file()} == {0o666 & ~umask}
 
 
 def test_materialization_metadata_counts_and_masks(portal_export, tmp_path):
@@ -114,7 +119,10 @@ def test_dagster_asset_materialize_command_builds_every_asset_of_the_day(portal_
     logged = [json.loads(line) for line in result.stderr.splitlines() if line.startswith("{")]
     assets_logged = {entry["asset"] for entry in logged if entry["event"] == "asset_materialized"}
     assert {"portal_snapshot", "enriched_subjects", "exclusions"} <= assets_logged
-    assert all(entry["run_id"] and "seconds" in entry for entry in logged)
+    assert all(entry["run_id"] for entry in logged)
+    assert all("seconds" in entry for entry in logged if entry["event"] == "asset_materialized")
+    # s1 (buyer) and s9 (non-buyer) have no access key: an export never creates one, and the log says so.
+    assert [entry["count"] for entry in logged if entry["event"] == "rows_without_access_key"] == [1, 1]
 
 
 def test_a_blocking_check_fails_on_a_dataset_that_breaks_its_invariant():

@@ -1,6 +1,7 @@
 import json
 
 import polars as pl
+import pytest
 
 from campaign_pipeline.core import columns as C
 from campaign_pipeline.core import formats
@@ -36,3 +37,18 @@ def test_every_format_reads_back_to_the_same_frame():
     )
     for fmt in formats.FORMATS:
         assert formats.decode(formats.encode(data, fmt), fmt, C.DATASET).equals(data), fmt
+
+
+def test_the_extension_names_the_format_whatever_its_case():
+    assert [formats.format_of_path(p) for p in ("d.csv", "d.JSON", "s3://b/runs/d.Parquet", "d.txt", "d", "dir.json/d")] == [
+        "csv", "json", "parquet", None, None, None,
+    ]
+
+
+def test_the_output_format_follows_the_name_and_refuses_a_contradicting_flag():
+    assert formats.output_format("d.parquet", None) == "parquet"
+    assert formats.output_format("d.json", "json") == "json"
+    assert formats.output_format("d.txt", None) == "csv" and formats.output_format(None, None) == "csv"
+    assert formats.output_format("d", "parquet") == "parquet" and formats.output_format(None, "json") == "json"
+    with pytest.raises(ValueError, match=r"d\.csv names a CSV file"):
+        formats.output_format("d.csv", "json")

@@ -4,6 +4,7 @@ import gzip
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import httpx
 import orjson
@@ -129,3 +130,27 @@ def test_the_command_line_serves_until_interrupted(tmp_path):
         assert process.wait(timeout=10) == 0
     stopped = orjson.loads(process.stderr.read().splitlines()[-1])
     assert stopped["event"] == "portal_sim_stopped" and stopped["requests"] == 2
+
+
+CLI = str(Path(sys.executable).parent / "campaign-cli")
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "example.com", ""])
+def test_the_command_line_refuses_to_listen_beyond_loopback(tmp_path, host):
+    # It serves personal data: only this machine may read it, and no flag overrides that.
+    export = tmp_path / "export.jsonl"
+    export.write_bytes(b"\n".join(orjson.dumps(j) for j in portal_jobs()))
+    result = subprocess.run([CLI, "portal-sim", "--export", str(export), "--host", host, "--port", "0"],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 2
+    [line] = result.stderr.splitlines()
+    error = orjson.loads(line)
+    assert error["event"] == "portal_sim_failed" and "loopback" in error["error"]
+    with pytest.raises(ValueError, match="loopback"):
+        PortalSimulator([], host=host)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost"])
+def test_loopback_addresses_are_served(host):
+    with PortalSimulator(portal_jobs(), host=host) as simulator:
+        assert httpx.get(simulator.url + "/v1/jobs/job-1", headers=AUTH).status_code == 200

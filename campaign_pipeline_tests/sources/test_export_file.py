@@ -37,3 +37,43 @@ def test_unreadable_files_are_one_clear_error(tmp_path, make, message):
     make(path)
     with pytest.raises(ExportUnreadable, match=message):
         list(iter_export_lines(path))
+
+
+class Counter:
+    def __init__(self):
+        self.done, self.total = 0, None
+
+    def advance(self, amount=1, **counters):
+        self.done += amount
+
+    def set_total(self, total):
+        self.total = total
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_progress_counts_the_files_bytes_up_to_its_size(tmp_path, monkeypatch, compress):
+    monkeypatch.setattr(export_file, "_CHUNK", 64)
+    data = b"\n".join(LINES * 20) + b"\n"
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(gzip.compress(data) if compress else data)
+    progress = Counter()
+    assert list(iter_export_lines(path, progress)) == LINES * 20
+    assert progress.total == progress.done == path.stat().st_size
+
+
+@pytest.mark.parametrize("content, event", [
+    (b"", "export_empty"),
+    (b"\n \n\r\n", "export_empty"),
+    (b'[{"id": "job-1"}]\n', "export_not_json_lines"),
+    (b'\n  [{"id": "job-1"},\n', "export_not_json_lines"),
+    (b'{"id": "job-1"}\n[1]\n', None),
+])
+def test_what_a_read_saw_says_whether_to_warn(tmp_path, content, event):
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(content)
+    read = export_file.ExportRead(path)
+    list(read.lines())
+    warning = read.warning()
+    assert (warning[0] if warning else None) == event
+    if warning:
+        assert str(path) in warning[1]
