@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 CLI = str(Path(sys.executable).parent / "campaign-cli")
-# E.164 numbers in full: logs and errors must never show one.
-FULL_PHONE = re.compile(r"\+?\d{9,15}")
+# E.164 numbers in full: logs and errors must never show one. Not digits inside
+# a word: a provider's hex id (SM…085467482a57) may hold a run of nine.
+FULL_PHONE = re.compile(r"(?<![0-9A-Za-z])\+?\d{9,15}(?![0-9A-Za-z])")
 
 
 def environment(url: str) -> dict:

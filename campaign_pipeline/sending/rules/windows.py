@@ -100,13 +100,13 @@ def check_timezone(name: str) -> ZoneInfo:
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)?")
 
 
-def parse_at(text: str) -> datetime:
+def parse_at(text: str, flag: str = "--at") -> datetime:
     """An RFC 3339 date-time with its offset, as an aware datetime in UTC."""
     match = _RFC3339.fullmatch(text.strip())
     if not match:
-        raise ScheduleError(f"--at {text!r} is not an RFC 3339 date-time (for example 2026-12-03T09:00:00+02:00)")
+        raise ScheduleError(f"{flag} {text!r} is not an RFC 3339 date-time (for example 2026-12-03T09:00:00+02:00)")
     if not match.group(2):
-        raise ScheduleError(f"--at {text!r} has no offset: add Z or ±HH:MM (for example 2026-12-03T09:00:00+02:00)")
+        raise ScheduleError(f"{flag} {text!r} has no offset: add Z or ±HH:MM (for example 2026-12-03T09:00:00+02:00)")
     normalized = text.strip().upper().replace("Z", "+00:00")
     try:
         offset_hours = int(normalized[-6:-3])
@@ -114,7 +114,7 @@ def parse_at(text: str) -> datetime:
             raise ValueError("offset out of range")
         return datetime.fromisoformat(normalized).astimezone(timezone.utc)
     except ValueError as error:
-        raise ScheduleError(f"--at {text!r} is not a date and time ({error})") from None
+        raise ScheduleError(f"{flag} {text!r} is not a date and time ({error})") from None
 
 
 def schedule_time(text: str | None, now: datetime) -> datetime:

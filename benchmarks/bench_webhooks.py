@@ -1,0 +1,184 @@
+"""Benchmark: status callbacks into `campaign-cli webhooks`, on SQLite and PostgreSQL.
+
+    .venv/bin/python benchmarks/bench_webhooks.py [--messages 20000] [--clients 32] [--workers 2]
+                                                  [--db sqlite,postgresql]
+
+A campaign of N handed-over messages (`accepted`) gets 3 signed status callbacks
+per message (queued, sent, and its outcome: 90% delivered, 5% undelivered, 5%
+failed), shuffled over the whole run so many arrive out of order, POSTed by
+C concurrent keep-alive clients to the real server (a separate process, its
+workers as given). Printed per database: callbacks per second, latency
+p50/p99/max, answers by status, and whether every message ended in its
+outcome (nothing lost: a stale `sent` after `delivered` must change nothing).
+
+The clients are plain asyncio streams with every request signed and encoded
+beforehand, so the client costs as little CPU as possible on a machine it shares
+with the server. PostgreSQL is the tests' throwaway server (fsync and
+synchronous_commit off: commits cost no disk flush there); SQLite is a file in
+WAL mode with synchronous=NORMAL, as the product opens it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from campaign_pipeline.sending.db.engine import open_database  # noqa: E402
+from campaign_pipeline.sending.providers.twilio_signature import sign  # noqa: E402
+from campaign_pipeline_tests.sending.delivery_fixtures import handed_over_campaign, message_rows  # noqa: E402
+
+TOKEN = "bench-token"
+CLI = str(Path(sys.executable).parent / "campaign-cli")
+
+
+def callbacks(sids: dict[str, str], url: str, seed: int) -> tuple[list[bytes], dict[str, tuple[str, str | None]]]:
+    """Every request, encoded and signed, shuffled; and each phone's expected end."""
+    rng = random.Random(seed)
+    split = urlsplit(url)
+    requests, expected = [], {}
+    for phone, sid in sids.items():
+        draw = rng.random()
+        final, code = ("delivered", None) if draw < 0.9 else ("undelivered", "30003") if draw < 0.95 else ("failed", "30007")
+        expected[phone] = (final, code)
+        for status in ("queued", "sent", final):
+            form = {"MessageSid": sid, "SmsSid": sid, "MessageStatus": status, "SmsStatus": status, "To": phone,
+                    "From": "+358451234567", "AccountSid": "AC" + "0" * 32, "ApiVersion": "2010-04-01"}
+            if status == final and code:
+                form["ErrorCode"] = code
+            body = urlencode(form).encode()
+            head = (f"POST {split.path} HTTP/1.1\r\nHost: {split.netloc}\r\n"
+                    f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n"
+                    f"X-Twilio-Signature: {sign(TOKEN, url, form)}\r\n\r\n")
+            requests.append(head.encode() + body)
+    rng.shuffle(requests)
+    return requests, expected
+
+
+async def _client(host: str, port: int, work, latencies: list[float], statuses: dict[int, int]) -> None:
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        for request in work:
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ")[1])
+            length = next((int(line.split(":", 1)[1]) for line in lines[1:]
+                           if line.lower().startswith("content-length:")), 0)
+            if length:
+                await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+            statuses[status] = statuses.get(status, 0) + 1
+    finally:
+        writer.close()
+
+
+async def _load(url: str, requests: list[bytes], clients: int) -> tuple[float, list[float], dict[int, int]]:
+    split = urlsplit(url)
+    work = iter(requests)  # one shared queue: a client takes the next request when it is free
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    started = time.perf_counter()
+    await asyncio.gather(*(_client(split.hostname, split.port, work, latencies, statuses) for _ in range(clients)))
+    return time.perf_counter() - started, latencies, statuses
+
+
+def start_server(db_url: str, workers: int) -> tuple[subprocess.Popen, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
+    env.update(CAMPAIGN_DB_URL=db_url, TWILIO_AUTH_TOKEN=TOKEN)
+    env.pop("CAMPAIGN_WEBHOOK_BASE_URL", None)
+    server = subprocess.Popen([CLI, "webhooks", "--port", "0", "--workers", str(workers)], env=env,
+                              stderr=subprocess.PIPE, text=True)
+    url = ""
+    for line in server.stderr:
+        if '"webhooks_listening"' in line:
+            url = json.loads(line)["url"]
+            break
+    if not url:
+        raise SystemExit(f"the server did not start (exit {server.wait()})")
+    errors: list[str] = []
+
+    def drain():  # keep the pipe empty; remember anything not info
+        for line in server.stderr:
+            if '"level": "info"' not in line:
+                errors.append(line)
+
+    threading.Thread(target=drain, daemon=True).start()
+    server.errors = errors
+    import httpx
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/healthz", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return server, url
+
+
+def run_one(name: str, db_url: str, args: argparse.Namespace) -> dict:
+    engine = open_database(db_url)
+    phones = {f"+3584{index:08d}": "accepted" for index in range(args.messages)}
+    campaign_id, sids = handed_over_campaign(engine, "org-bench", phones)
+    server, url = start_server(db_url, args.workers)
+    try:
+        requests, expected = callbacks(sids, url + "/twilio/status", args.seed)
+        seconds, latencies, statuses = asyncio.run(_load(url, requests, args.clients))
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(60)
+    ended = message_rows(engine, campaign_id)
+    engine.dispose()
+    latencies.sort()
+    wrong = sum(1 for phone, outcome in expected.items() if ended.get(phone) != outcome)
+    return {
+        "database": name, "callbacks": len(requests), "messages": args.messages, "clients": args.clients,
+        "workers": args.workers, "seconds": round(seconds, 2), "per_second": round(len(requests) / seconds),
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
+        "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1), "max_ms": round(latencies[-1] * 1000, 1),
+        "answers": statuses, "messages_not_in_their_outcome": wrong, "server_warnings": len(server.errors),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    print(f"{platform.node()}: {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
+    for name in args.db.split(","):
+        if name == "sqlite":
+            with tempfile.TemporaryDirectory() as folder:
+                print(json.dumps(run_one(name, f"sqlite:///{folder}/campaign.db", args)), flush=True)
+        else:
+            from campaign_pipeline_tests.postgres import CampaignDatabases, serve
+
+            servers = serve()
+            pg = next(servers)
+            try:
+                _, db_url = CampaignDatabases(pg).create()
+                print(json.dumps(run_one(name, db_url, args)), flush=True)
+            finally:
+                servers.close()
+
+
+if __name__ == "__main__":
+    main()

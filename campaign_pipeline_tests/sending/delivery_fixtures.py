@@ -1,0 +1,60 @@
+"""A campaign whose messages were handed over to the provider, as the dispatcher
+leaves it: for the delivery, webhook and reply tests and the webhook benchmark."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import polars as pl
+from sqlalchemy import Engine, insert, select, update
+
+from campaign_pipeline.sending.db.bulk import bulk_insert
+from campaign_pipeline.sending.db.models import campaigns, messages, utc_now
+
+
+def provider_id() -> str:
+    return "SM" + uuid.uuid4().hex
+
+
+def handed_over_campaign(engine: Engine, organization_id: str, statuses: dict[str, str], *,
+                         campaign_status: str = "sent", handed_over_at: datetime | None = None,
+                         sids: dict[str, str] | None = None) -> tuple[int, dict[str, str]]:
+    """A campaign of `organization_id` with one message per phone of `statuses`
+    (phone -> message status), each with a provider id unless pending; returns the
+    campaign id and phone -> provider id."""
+    now = utc_now()
+    at = handed_over_at or now
+    sids = {**{phone: provider_id() for phone in statuses}, **(sids or {})}
+    with engine.begin() as connection:
+        campaign_id = connection.execute(insert(campaigns).values(
+            organization_id=organization_id, name="autumn", body="Hello", segment="buyer", status=campaign_status,
+            scheduled_at=now - timedelta(hours=1), created_at=now, updated_at=now,
+        ).returning(campaigns.c.id)).scalar_one()
+        handed = [status not in ("pending", "deferred", "skipped", "cancelled") for status in statuses.values()]
+        frame = pl.DataFrame({
+            "phone": list(statuses), "status": list(statuses.values()),
+            "provider_message_id": [sids[phone] if h else None for phone, h in zip(statuses, handed)],
+        }, schema={"phone": pl.String, "status": pl.String, "provider_message_id": pl.String})
+        # Times go as constants, through the column type (SQLite stores them as naive UTC text).
+        bulk_insert(connection, messages, frame, constants={
+            "campaign_id": campaign_id, "organization_id": organization_id, "kind": "campaign", "body": "Hello",
+            "attempts": 1, "polls": 0, "handed_over_at": at, "created_at": now, "updated_at": now,
+        })
+        connection.execute(update(messages).where(messages.c.campaign_id == campaign_id,
+                                                  messages.c.provider_message_id.is_(None))
+                           .values(handed_over_at=None, attempts=0))
+    return campaign_id, sids
+
+
+def message_rows(engine: Engine, campaign_id: int) -> dict[str, tuple[str, str | None]]:
+    """phone -> (status, error_code) of a campaign's messages."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(messages.c.phone, messages.c.status, messages.c.error_code)
+                                  .where(messages.c.campaign_id == campaign_id)).all()
+    return {row.phone: (row.status, row.error_code) for row in rows}
+
+
+def campaign_status(engine: Engine, campaign_id: int) -> str:
+    with engine.connect() as connection:
+        return connection.execute(select(campaigns.c.status).where(campaigns.c.id == campaign_id)).scalar_one()
