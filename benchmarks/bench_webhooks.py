@@ -131,6 +131,22 @@ def start_server(db_url: str, workers: int) -> tuple[subprocess.Popen, str]:
     return server, url
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (the workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except (OSError, IndexError):
+            continue
+    return total
+
+
 def run_one(name: str, db_url: str, args: argparse.Namespace) -> dict:
     engine = open_database(db_url)
     phones = {f"+3584{index:08d}": "accepted" for index in range(args.messages)}
@@ -138,7 +154,9 @@ def run_one(name: str, db_url: str, args: argparse.Namespace) -> dict:
     server, url = start_server(db_url, args.workers)
     try:
         requests, expected = callbacks(sids, url + "/twilio/status", args.seed)
+        cpu_before = cpu_seconds(server.pid)
         seconds, latencies, statuses = asyncio.run(_load(url, requests, args.clients))
+        server_cpu = cpu_seconds(server.pid) - cpu_before
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(60)
@@ -151,6 +169,8 @@ def run_one(name: str, db_url: str, args: argparse.Namespace) -> dict:
         "workers": args.workers, "seconds": round(seconds, 2), "per_second": round(len(requests) / seconds),
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
         "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1), "max_ms": round(latencies[-1] * 1000, 1),
+        "server_cpu_us_per_callback": round(server_cpu / len(requests) * 1e6),
+        "load_average": round(os.getloadavg()[0], 1),
         "answers": statuses, "messages_not_in_their_outcome": wrong, "server_warnings": len(server.errors),
     }
 

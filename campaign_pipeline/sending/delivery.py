@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, case, exists, literal, select, update
+from sqlalchemy import Connection, Engine, String, bindparam, case, exists, func, literal, select, update
 
-from campaign_pipeline.sending.db.models import campaigns, messages, utc_now
+from campaign_pipeline.sending.db.models import UtcDateTime, campaigns, messages, utc_now
 from campaign_pipeline.sending.rules import lifecycle
 
 MOVED, STALE, UNMATCHED, IGNORED = "moved", "stale", "unmatched", "ignored"
@@ -29,6 +29,18 @@ FAILED_OUTCOMES = ("failed", "undelivered")
 # provider status, so provider news never moves them (as lifecycle.moves_forward).
 _OUTSIDE = max(lifecycle.MESSAGE_STATUS_RANK.values()) + 1
 _RANK = case(lifecycle.MESSAGE_STATUS_RANK, value=messages.c.status, else_=literal(_OUTSIDE))
+
+# Built once: SQLAlchemy then reuses the compiled form, which matters at a thousand callbacks
+# a second (building and keying the statement anew cost more than executing it).
+_MOVE = (
+    update(messages)
+    .where(messages.c.provider_message_id == bindparam("sid"), _RANK < bindparam("rank"))
+    .values(status=bindparam("new_status"), status_at=bindparam("at", type_=UtcDateTime),
+            updated_at=bindparam("at", type_=UtcDateTime),
+            error_code=func.coalesce(bindparam("code", type_=String), messages.c.error_code))
+    .returning(messages.c.campaign_id, messages.c.kind)
+)
+_KNOWN = select(literal(1)).where(messages.c.provider_message_id == bindparam("sid"))
 
 
 def apply_status(engine: Engine, provider_message_id: str, status: str, error_code: str | None = None,
@@ -43,20 +55,12 @@ def apply_status(engine: Engine, provider_message_id: str, status: str, error_co
     if status not in PROVIDER_STATUSES:
         return IGNORED
     now = now or utc_now()
-    values = {"status": status, "status_at": now, "updated_at": now}
-    if error_code:
-        values["error_code"] = error_code
     with engine.begin() as connection:
-        moved = connection.execute(
-            update(messages)
-            .where(messages.c.provider_message_id == provider_message_id,
-                   _RANK < lifecycle.MESSAGE_STATUS_RANK[status])
-            .values(**values)
-            .returning(messages.c.campaign_id, messages.c.kind)
-        ).first()
+        moved = connection.execute(_MOVE, {
+            "sid": provider_message_id, "rank": lifecycle.MESSAGE_STATUS_RANK[status], "new_status": status,
+            "at": now, "code": error_code or None}).first()
         if moved is None:
-            known = connection.execute(
-                select(literal(1)).where(messages.c.provider_message_id == provider_message_id)).first()
+            known = connection.execute(_KNOWN, {"sid": provider_message_id}).first()
             return STALE if known else UNMATCHED
     # After the commit, in a transaction of its own: of two last failures racing,
     # the one that commits second sees both, so the rollup is never missed.

@@ -44,11 +44,12 @@ def masked_url(url: str | URL) -> str:
         return str(url).split(":", 1)[0] + ":…"
 
 
-def open_database(url: str | None = None, *, migrate: bool = True) -> Engine:
+def open_database(url: str | None = None, *, migrate: bool = True, **pool_options) -> Engine:
     """An Engine on the campaign database, migrated to the newest schema.
 
-    An unreachable database is RunFailed with one line naming it (password
-    masked); a malformed URL is an InputError."""
+    `pool_options` go to create_engine (pool_size, max_overflow: a server sizes
+    its pool). An unreachable database is RunFailed with one line naming it
+    (password masked); a malformed URL is an InputError."""
     from campaign_pipeline.common.errors import InputError
 
     url = database_url() if url is None else url
@@ -57,7 +58,7 @@ def open_database(url: str | None = None, *, migrate: bool = True) -> Engine:
     except Exception:
         raise InputError(f"CAMPAIGN_DB_URL is not a database URL: {masked_url(url)}") from None
     try:
-        engine = _engine(parsed)
+        engine = _engine(parsed, **pool_options)
     except Exception as error:  # an unknown dialect or a missing driver
         raise InputError(f"campaign database {masked_url(parsed)}: {_first_line(error)}") from None
     try:
@@ -77,12 +78,12 @@ def _first_line(error: BaseException) -> str:
     return lines[0] if lines else type(error).__name__
 
 
-def _engine(url: URL) -> Engine:
+def _engine(url: URL, **pool_options) -> Engine:
     if url.get_backend_name() != "sqlite":
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **pool_options)
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
+    engine = create_engine(url, **pool_options)
     event.listen(engine, "connect", _sqlite_settings)
     event.listen(engine, "begin", _sqlite_begin)
     return engine

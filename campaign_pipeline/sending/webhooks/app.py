@@ -49,6 +49,16 @@ def signed_url(base_url: str | None, scope: dict, host: str | None) -> str:
 
 
 def create_app(engine: Engine, settings: WebhookSettings, log: JsonLog) -> Starlette:
+    if engine.dialect.name == "sqlite":
+        # One writer at a time and one connection per process (pool_options): a thread
+        # per call would only add its hand-over, which costs more CPU than the UPDATE
+        # (measured: 1.5 ms against 0.7 ms a callback on a busy 2-core machine).
+        async def database(call, *args):
+            return call(*args)
+    else:  # a round trip to the server: other requests go on meanwhile
+        async def database(call, *args):
+            return await run_in_threadpool(call, *args)
+
     async def authenticated_form(request: Request) -> list[tuple[str, str]]:
         body = await _limited_body(request)
         signature = request.headers.get("x-twilio-signature")
@@ -67,7 +77,7 @@ def create_app(engine: Engine, settings: WebhookSettings, log: JsonLog) -> Starl
 
     async def status(request: Request) -> Response:
         news = forms.status_news(await authenticated_form(request))
-        outcome = await run_in_threadpool(delivery.apply_status, engine, news.provider_message_id, news.status,
+        outcome = await database(delivery.apply_status, engine, news.provider_message_id, news.status,
                                           news.error_code)
         if outcome in (delivery.UNMATCHED, delivery.IGNORED):
             log.info(f"status_{outcome}", message_sid=news.provider_message_id, status=news.status)
@@ -75,7 +85,7 @@ def create_app(engine: Engine, settings: WebhookSettings, log: JsonLog) -> Starl
 
     async def inbound(request: Request) -> Response:
         message = forms.inbound_message(await authenticated_form(request))
-        received = await run_in_threadpool(replies.receive, engine, message)
+        received = await database(replies.receive, engine, message)
         if received.organization is None:
             log.warning("inbound_unknown_sender", message_sid=message.provider_message_id,
                         to=mask_phone(message.to), phone=mask_phone(message.phone))
@@ -88,7 +98,7 @@ def create_app(engine: Engine, settings: WebhookSettings, log: JsonLog) -> Starl
 
     async def health(_request: Request) -> Response:
         try:
-            await run_in_threadpool(_ping, engine)
+            await database(_ping, engine)
         except Exception as error:  # noqa: BLE001 - reported, answered 503
             log.warning("health_failed", error=_first_line(error))
             return JSONResponse({"status": "unavailable"}, status_code=503)
@@ -191,4 +201,15 @@ def from_environment() -> Starlette:
     log = JsonLog(run_id=os.environ.get(RUN_ID_VARIABLE))  # the command's run id, in every worker
     route_server_logs(log)
     settings = webhook_settings()
-    return create_app(open_database(settings.database_url, migrate=False), settings, log)
+    return create_app(open_database(settings.database_url, migrate=False, **pool_options(settings.database_url)),
+                      settings, log)
+
+
+def pool_options(url: str) -> dict:
+    """SQLite takes one writer at a time: one connection per process, so the
+    request threads queue for it in Python instead of meeting SQLite's lock, whose
+    busy handler sleeps milliseconds at a time. PostgreSQL: a connection per
+    request thread that is likely busy at once."""
+    if url.startswith("sqlite"):
+        return {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+    return {"pool_size": 16, "max_overflow": 8}
