@@ -6,8 +6,10 @@ import random
 import threading
 
 import pytest
+from sqlalchemy import update
 
 from campaign_pipeline.sending import delivery
+from campaign_pipeline.sending.db.models import messages
 from campaign_pipeline.sending.rules import lifecycle
 from campaign_pipeline_tests.sending.delivery_fixtures import (
     campaign_status, handed_over_campaign, message_rows, provider_id,
@@ -47,10 +49,6 @@ def test_the_sql_rank_is_lifecycle_moves_forward(engine):
     sids = {phone: provider_id() for phone in phones}  # pending ones too: news for any of them
     campaign_id, _ = handed_over_campaign(engine, "org-1", phones, sids=sids)
     with engine.begin() as connection:  # give every message its provider id, handed over or not
-        from sqlalchemy import update
-
-        from campaign_pipeline.sending.db.models import messages
-
         for phone, sid in sids.items():
             connection.execute(update(messages).where(messages.c.phone == phone,
                                                       messages.c.campaign_id == campaign_id)

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from campaign_pipeline.sending import suppressions
-from campaign_pipeline.sending.db.models import replies
+from campaign_pipeline.sending.db.models import messages, replies
 from campaign_pipeline.sending.db.models import suppressions as suppression_rows
 from campaign_pipeline.sending.organizations import set_organization
 from campaign_pipeline.sending.providers.twilio_simulator import TwilioSimulator
@@ -93,8 +93,6 @@ def test_a_reply_is_stored_once_and_linked_to_the_latest_message_to_that_phone(o
     assert first.status_code == again.status_code == 200 and first.text == again.text == NO_REPLY
     (stored,) = stored_replies(org)
     with org.connect() as connection:
-        from campaign_pipeline.sending.db.models import messages
-
         linked = connection.execute(select(messages.c.campaign_id).where(messages.c.id == stored["message_id"])
                                     ).scalar_one()
     assert linked == newer != older

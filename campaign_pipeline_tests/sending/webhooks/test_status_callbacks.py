@@ -2,6 +2,7 @@
 authenticated first, statuses only forward, nothing a refused request changes."""
 
 import random
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -55,8 +56,6 @@ def test_the_simulators_signed_callbacks_reach_final_statuses_and_roll_the_campa
 
 
 def _wait(condition, timeout=30.0):
-    import time
-
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"
