@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.logs import JsonLog
+from campaign_pipeline.common.values import checked, header_token
 from campaign_pipeline.dataset import defaults as build_defaults
 from campaign_pipeline.portal import defaults as portal_defaults
 

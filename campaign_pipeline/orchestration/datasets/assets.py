@@ -180,7 +180,7 @@ def enriched_subjects(
     started = time.perf_counter()
     log = JsonLog(run_id=context.run.run_id)
     with _as_failure():
-        suppressed, invalid_entries = campaign.suppression_list()
+        suppressed, invalid_entries = dataset_build.suppression_list()
         result = enriched_with_quarantine(activities, dataset_build.build_settings(), suppressed)
         needed = subjects_needing_keys(result)
         with log.progress("access_keys", total=len(needed), unit="keys") as progress:
