@@ -115,6 +115,8 @@ def _preview(frame: pl.DataFrame, rows: int = 5) -> MetadataValue:
 @asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
+    kinds={"polars", "parquet"},
+    owners=[OWNER],
     description="The day's raw portal snapshot: one JSON line per job, as read. Later "
     "assets of a day are recomputed from it, never refetched.",
 )
@@ -149,6 +151,8 @@ def portal_snapshot(
 @asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
+    kinds={"polars", "parquet"},
+    owners=[OWNER],
     description="Activities of the selling jobs, validated (rule 1); malformed lines, "
     "jobs and activities quarantined as rows with a reason.",
 )
@@ -174,6 +178,8 @@ def activities(
 @asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
+    kinds={"polars", "parquet"},
+    owners=[OWNER],
     description="Every subject record: deduplicated (rule 2), segmented (3), filtered (4), "
     "given its contact (5) and access key (6), or the reason it is excluded.",
 )
@@ -234,7 +240,8 @@ def suppressions_now(dataset_build: DatasetBuildSettings, campaign_database: Cam
     partitions_def=daily_partitions,
     group_name=GROUP,
     outs={
-        name: AssetOut(description=f"Enriched records of the {segment} segment.")
+        name: AssetOut(description=f"Enriched records of the {segment} segment (chosen and excluded), "
+                       "the input of its campaign dataset.", kinds={"polars", "parquet"}, owners=[OWNER])
         for segment, name in SEGMENT_ASSETS.items()
     },
 )
@@ -377,6 +384,8 @@ campaign_dataset_checks = [check for _, checks in _per_segment for check in chec
 @asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
+    kinds={"polars", "csv"},
+    owners=[OWNER],
     metadata={FILE_ROLE: EXCLUSIONS, "dagster/column_schema": table_schema(schemas.Exclusions)},
     description="Every excluded or quarantined record with its reason, sorted.",
 )
