@@ -43,7 +43,7 @@ def portal_export(export):
 
 def materialize_all(portal_export, out, instance=None, day=DAY, selection=None, overrides=None, **env):
     """The whole chain of `day` (or `selection` of it) on the campaign database
-    of CAMPAIGN_DB_URL (orchestration/conftest.py: a fresh one per test);
+    of CAMPAIGN_DB_URL (campaign_pipeline_tests/conftest.py: a fresh one per test);
     `overrides`: resources to use instead of the environment's."""
     resources = resources_from_env({"PORTAL_EXPORT": str(portal_export), "CAMPAIGN_OUTPUT_URI": str(out),
                                     "CAMPAIGN_DB_URL": os.environ["CAMPAIGN_DB_URL"], **env}) | (overrides or {})

@@ -103,7 +103,7 @@ def test_the_checks_read_the_stored_file_back(tamper, check, export, tmp_path):
     result = materialize_all(portal, tmp_path / "out", instance=instance, selection=CHECK_AND_LOAD)
     assert {c.check_name for c in result.get_asset_check_evaluations() if not c.passed} == {check}
     assert CHECKED_BUYER not in {e.asset_key for e in result.get_asset_materialization_events()}
-    url = os.environ["CAMPAIGN_DB_URL"]  # SQLite (orchestration/conftest.py)
+    url = os.environ["CAMPAIGN_DB_URL"]  # SQLite (campaign_pipeline_tests/conftest.py)
     engine = open_database(url)
     set_organization(engine, "org-1", {})
     engine.dispose()
