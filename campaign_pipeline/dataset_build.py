@@ -165,6 +165,7 @@ def _export_lines(path: str, log: JsonLog):
 
 def _live_portal(request: BuildRequest):
     """The live portal, or None when the build reads an export file."""
+    from campaign_pipeline.common.values import checked, header_token
     from campaign_pipeline.portal.live import LivePortal
 
     if request.jobs_file:
