@@ -61,3 +61,12 @@ def campaign_engine(campaign_db_url):
     engine = open_database(campaign_db_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def own_campaign_database(monkeypatch, tmp_path_factory):
+    """CAMPAIGN_DB_URL: an SQLite file of this test alone, not yet created (a
+    test may set another), so that no test reads or writes the project's
+    default `.state/campaign.db`, which `make run` fills."""
+    path = tmp_path_factory.mktemp("campaign-db") / "campaign.db"
+    monkeypatch.setenv("CAMPAIGN_DB_URL", f"sqlite:///{path}")

@@ -25,7 +25,7 @@ class _Parser(argparse.ArgumentParser):
 # run(args, log); each keeps its heavy imports inside run, so --help stays fast.
 COMMANDS = {
     "build": "build", "db": "db", "org": "org", "kill-switch": "kill_switch",
-    "campaign": "campaign", "messages": "messages",
+    "campaign": "campaign", "messages": "messages", "suppress": "suppress",
 }
 
 
