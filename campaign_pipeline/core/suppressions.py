@@ -3,7 +3,8 @@
 A file is CSV when its first non-empty line, read as CSV, has a `phone` column
 (trimmed, case-insensitive); otherwise it is one number a line, blank and `#`
 lines ignored. Entries are normalized to E.164 as rule 5 parses phones; those
-that do not parse to a valid number are ignored.
+that do not parse to a valid number are ignored by the build and counted as
+invalid by `suppress import`.
 """
 
 import csv
@@ -30,7 +31,13 @@ def suppression_entries(text: str) -> list[str]:
     ]
 
 
+def parse_suppression_entries(entries: Iterable[str], region: str) -> pl.Series:
+    """Each raw entry as E.164, in entry order; null where it is not a valid number."""
+    raw = pl.Series("phone", list(entries), dtype=pl.String)
+    parsed = parse_phones(raw, region)  # one row per distinct entry
+    return raw.replace_strict(parsed.get_column("raw"), parsed.get_column("e164"), default=None, return_dtype=pl.String)
+
+
 def normalize_suppressions(entries: Iterable[str], region: str) -> pl.Series:
     """The distinct E.164 numbers among raw entries, sorted."""
-    parsed = parse_phones(pl.Series("phone", list(entries), dtype=pl.String), region)
-    return parsed.get_column("e164").drop_nulls().unique().sort().rename("phone")
+    return parse_suppression_entries(entries, region).drop_nulls().unique().sort()

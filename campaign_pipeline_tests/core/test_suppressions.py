@@ -19,3 +19,11 @@ def test_entries_in_any_format_normalize_to_e164_and_garbage_is_ignored():
     entries = ["040 123 4567", "+358401234567", "00358 40 1234567", "n/a", "", "123"]
     assert normalize_suppressions(entries, "FI").to_list() == ["+358401234567"]
     assert normalize_suppressions(["070-123 45 67"], "SE").to_list() == ["+46701234567"]
+
+
+def test_each_entry_is_parsed_in_entry_order_with_null_for_the_invalid_ones():
+    from campaign_pipeline.core.suppressions import parse_suppression_entries
+
+    entries = ["n/a", "040 123 4567", "+358401234567", "", "050 765 4321", "n/a"]
+    assert parse_suppression_entries(entries, "FI").to_list() == [
+        None, "+358401234567", "+358401234567", None, "+358507654321", None]

@@ -1,0 +1,104 @@
+"""`campaign-cli suppress add|remove|import|export`: numbers never to message."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+REASONS = ("unsubscribe", "dnc", "blacklist", "stop_reply", "provider_opt_out", "complaint")
+
+
+def add_parser(commands) -> None:
+    suppress = commands.add_parser("suppress", help="numbers never to message, per organization or for all")
+    actions = suppress.add_subparsers(dest="suppress_command", metavar="ACTION", required=True,
+                                      parser_class=type(suppress))
+    for name, text in (("add", "suppress numbers"), ("remove", "lift suppressions"),
+                       ("import", "suppress every number of a file (CSV with a phone column, or one a line)"),
+                       ("export", "write suppressions as CSV")):
+        action = actions.add_parser(name, help=text)
+        scope = action.add_mutually_exclusive_group(required=name != "export")
+        scope.add_argument("--org", metavar="ORG", dest="organization_id", help="one organization")
+        scope.add_argument("--all", action="store_true", help="every organization (stored as '*')")
+        if name in ("add", "import"):
+            action.add_argument("--reason", choices=REASONS, default="dnc", help="default dnc")
+        if name != "export":
+            action.add_argument("--region", default="FI", help="region of national formats (default FI)")
+        if name in ("add", "remove"):
+            action.add_argument("phones", metavar="PHONE", nargs="+")
+        elif name == "import":
+            action.add_argument("file", metavar="FILE")
+        else:
+            action.add_argument("--out", metavar="FILE", help="default: stdout")
+
+
+def run(args: argparse.Namespace, log) -> int:
+    from campaign_pipeline.sending import suppressions
+    from campaign_pipeline.sending.db.engine import open_database
+
+    scope = _scope(args)
+    if args.suppress_command == "add":
+        phones = suppressions.normalize_each(args.phones, args.region)
+    elif args.suppress_command == "remove":
+        phones = suppressions.normalize_each(args.phones, args.region)
+    elif args.suppress_command == "import":
+        from campaign_pipeline.sources.suppression_file import read_suppression_file
+
+        entries = read_suppression_file(args.file)
+    engine = open_database()
+    try:
+        if args.suppress_command == "add":
+            counts = suppressions.add(engine, scope, phones, args.reason, "cli")
+            result = {"added": counts["added"], "already": counts["already"]}
+        elif args.suppress_command == "remove":
+            result = suppressions.remove(engine, scope, phones)
+        elif args.suppress_command == "import":
+            with log.timed("suppressions_imported", scope=scope) as counters:
+                result = suppressions.import_entries(
+                    engine, scope, entries, args.region, args.reason, f"import:{Path(args.file).name}", log=log,
+                ).as_dict()
+                counters.update(result)
+        else:
+            text = suppressions.export_csv(suppressions.export_rows(engine, scope))
+            _write(text, args.out)
+            log.info("suppressions_exported", scope=scope or "every", rows=text.count("\n") - 1)
+            return 0
+    finally:
+        engine.dispose()
+    if args.suppress_command != "import":
+        log.info(f"suppressions_{'added' if args.suppress_command == 'add' else 'removed'}", scope=scope, **result)
+    sys.stdout.write(json.dumps(result) + "\n")
+    return 0
+
+
+def _scope(args: argparse.Namespace) -> str | None:
+    from campaign_pipeline.sending.organizations import check_organization_id
+
+    if args.all:
+        return "*"
+    if args.organization_id is None:
+        return None
+    return check_organization_id(args.organization_id)
+
+
+def _write(text: str, out: str | None) -> None:
+    """stdout, or the file whole or not at all (a temporary name, renamed)."""
+    if out is None:
+        sys.stdout.write(text)
+        return
+    import os
+    import tempfile
+
+    from campaign_pipeline.core.errors import InputError
+
+    target = Path(out)
+    try:
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    except OSError as error:
+        raise InputError(f"--out {out}: cannot write there ({error.strerror})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
