@@ -73,3 +73,12 @@ def moto_endpoint():
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def own_campaign_database(monkeypatch, tmp_path_factory):
+    """CAMPAIGN_DB_URL: an SQLite file of this test alone, not yet created (a
+    test may set another), so that no test reads or writes the project's
+    default `.state/campaign.db`, which `make run` fills."""
+    path = tmp_path_factory.mktemp("campaign-db") / "campaign.db"
+    monkeypatch.setenv("CAMPAIGN_DB_URL", f"sqlite:///{path}")

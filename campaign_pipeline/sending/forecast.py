@@ -22,7 +22,6 @@ from campaign_pipeline.sending.rules.templates import check_template
 def preview(engine: Engine, organization_id: str, campaign_id: int | str) -> dict:
     """The forecast of a campaign in any state; reads only."""
     with engine.connect() as connection:
-        campaigns.require_organization(connection, organization_id)
         row = campaigns.get_campaign(connection, organization_id, campaign_id)
         if row.status == "draft":
             audience = campaigns.read_audience(connection, organization_id, row.segment, day=row.day,
