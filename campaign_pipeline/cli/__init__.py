@@ -26,6 +26,7 @@ class _Parser(argparse.ArgumentParser):
 COMMANDS = {
     "build": "build", "db": "db", "org": "org", "kill-switch": "kill_switch",
     "campaign": "campaign", "messages": "messages", "suppress": "suppress",
+    "dispatch": "dispatch",
 }
 
 
