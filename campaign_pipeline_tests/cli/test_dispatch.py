@@ -223,3 +223,25 @@ def test_database_unreachable_is_exit_1(tmp_path):
     (entry,) = logs(result.stderr)
     assert entry["event"] == "run_failed" and "secret" not in result.stderr
     assert not Path(tmp_path / "output").exists()
+
+
+def test_until_done_sleeps_until_deferred_messages_are_due(cli, write_dataset, engine):  # noqa: F811
+    from sqlalchemy import update
+
+    campaign_id = scheduled(cli, write_dataset)
+
+    def defer(seconds):
+        with engine.begin() as connection:
+            connection.execute(update(messages).where(messages.c.campaign_id == campaign_id,
+                                                      messages.c.phone == PHONES[2])
+                               .values(status="deferred", not_before=datetime.now(UTC) + timedelta(seconds=seconds)))
+
+    defer(600)
+    without = dispatched(cli("dispatch", "--org", "org-1"))[campaign_id]
+    assert (without["handed_over"], without["status"]) == (2, "sending")  # the deferred one waits
+    defer(6)  # longer than the command takes to start on a busy machine
+    result = cli("dispatch", "--org", "org-1", "--until-done")
+    assert dispatched(result)[campaign_id] == {"id": campaign_id, "status": "sent", "handed_over": 1, "deferred": 0,
+                                               "skipped": 0, "failed": 0, "pending": 0}
+    assert any(entry["event"] == "dispatch_sleeping" for entry in logs(result.stderr))
+    assert statuses(engine, campaign_id)[PHONES[2]].status == "delivered"
