@@ -17,7 +17,7 @@ import pytest
 
 from campaign_pipeline.portal import PortalSimulator
 from campaign_pipeline.sample import SAMPLE_EXPORT
-from campaign_pipeline_tests.conftest import activity, job, subject
+from campaign_pipeline_tests.builders import activity, job, subject
 
 CLI = str(Path(sys.executable).parent / "campaign-cli")
 TOKEN = "test-token"

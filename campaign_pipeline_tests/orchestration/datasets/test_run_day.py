@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 from campaign_pipeline_tests.orchestration.datasets.test_assets import DAY, portal_export  # noqa: F401 (a fixture)
-from campaign_pipeline_tests.conftest import job
+from campaign_pipeline_tests.builders import job
 
 
 def run_day(tmp_path, export_path, *flags):

@@ -12,7 +12,7 @@ from dagster import DagsterInstance, materialize
 
 from campaign_pipeline.orchestration.datasets.resources import DatasetBuildSettings
 from campaign_pipeline.definitions import ASSET_CHECKS, ASSETS, resources_from_env
-from campaign_pipeline_tests.conftest import activity, job, subject
+from campaign_pipeline_tests.builders import activity, job, subject
 
 TODAY = datetime.now(UTC).date().isoformat()
 BAD_ENV = {
