@@ -22,7 +22,6 @@ import argparse
 import base64
 import hashlib
 import heapq
-import ipaddress
 import re
 import sys
 import threading
@@ -43,7 +42,7 @@ import phonenumbers
 
 # The portal simulator's server plumbing and command-line helpers serve here too.
 from campaign_pipeline.portal.simulator import (
-    ServedSimulator, _Handler, _log, _milliseconds, _Parser, _port, _UsageError,
+    ServedSimulator, _Handler, _log, _loopback, _milliseconds, _Parser, _port, _UsageError,
 )
 from campaign_pipeline.sending.providers.twilio_signature import sign
 
@@ -209,7 +208,7 @@ class TwilioSimulator(ServedSimulator):
         self._credentials = {_basic(account_sid, auth_token)}
         if api_key and api_secret:
             self._credentials.add(_basic(api_key, api_secret))
-        self._address = (loopback(host), port)
+        self._address = (_loopback(host), port)
         self._prefix = f"/{API_VERSION}/Accounts/{account_sid}/Messages"
         self._lock = threading.Lock()
         self._messages: dict[str, _Message] = {}  # by sid, in creation order
@@ -514,19 +513,6 @@ def _basic(user: str, password: str) -> str:
 def _error(status: int, code: int, message: str, headers: dict[str, str] | None = None) -> Response:
     body = {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}", "status": status}
     return status, orjson.dumps(body), headers or {}
-
-
-def loopback(host: str) -> str:
-    """The host, when only this machine can reach it; else ValueError. Names other
-    than `localhost` are refused rather than resolved (what they resolve to can change)."""
-    if host == "localhost":
-        return host
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return host
-    except ValueError:
-        pass
-    raise ValueError(f"--host {host!r} is not a loopback address (127.0.0.0/8, ::1 or localhost)")
 
 
 # -- status callbacks --------------------------------------------------------
