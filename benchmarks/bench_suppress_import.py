@@ -31,10 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_phones import build_column  # noqa: E402
 
-from campaign_pipeline.core.logs import JsonLog  # noqa: E402
+from campaign_pipeline.common.logs import JsonLog  # noqa: E402
 from campaign_pipeline.sending import suppressions  # noqa: E402
 from campaign_pipeline.sending.db.engine import open_database  # noqa: E402
-from campaign_pipeline.sources.suppression_file import read_suppression_file  # noqa: E402
+from campaign_pipeline.files.suppression_file import read_suppression_file  # noqa: E402
 
 
 def timed(work):
