@@ -503,8 +503,9 @@ def contact_candidates(subject):
     return candidates
 
 
-def choose_contact(candidates, phone_book, suppressed):
-    """Rule 5: ("chosen", source, contact, e164, region) or ("excluded", reason, detail)."""
+def choose_contact(candidates, phone_book, suppressed, organization_id=None, scoped=frozenset()):
+    """Rule 5: ("chosen", source, contact, e164, region) or ("excluded", reason, detail).
+    `suppressed` numbers suppress for every organization, `scoped` (organization_id, e164) pairs for one."""
     sms_capable = []
     for source, contact in candidates:
         phone = contact.get("phone")
@@ -514,7 +515,7 @@ def choose_contact(candidates, phone_book, suppressed):
         if capable:
             sms_capable.append((source, contact, e164, region))
     for source, contact, e164, region in sms_capable:
-        if contact.get("sms_consent") is True and e164 not in suppressed:
+        if contact.get("sms_consent") is True and e164 not in suppressed and (organization_id, e164) not in scoped:
             return ("chosen", source, contact, e164, region)
     if not sms_capable:
         return ("excluded", "no_phone", "")
@@ -619,10 +620,18 @@ def build(
     contact_sources=None,
     suppress_paths=(),
     region="FI",
+    scoped_suppressions=(),
 ):
-    """(dataset CSV bytes, exclusions CSV bytes) of a portal export."""
+    """(dataset CSV bytes, exclusions CSV bytes) of a portal export.
+    `scoped_suppressions`: (organization_id, phone as written) pairs, as the
+    campaign database holds them for one organization."""
     phone_book = PhoneBook(region)
     suppressed = read_suppressions(suppress_paths, phone_book)
+    scoped = set()
+    for organization_id, phone in scoped_suppressions:
+        valid, _capable, e164, _region = phone_book.parse(phone)
+        if valid:
+            scoped.add((organization_id, e164))
     exclusions = []
     records = read_records(export_path, list(job_ids or ()), exclusions)
     records = latest_records(records)
@@ -654,7 +663,7 @@ def build(
             if not candidates:
                 exclude("filtered_out", "contact source filter")
                 continue
-        outcome = choose_contact(candidates, phone_book, suppressed)
+        outcome = choose_contact(candidates, phone_book, suppressed, record["organization_id"], scoped)
         if outcome[0] == "excluded":
             exclude(outcome[1], outcome[2])
             continue

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.logs import JsonLog
+from campaign_pipeline.common.values import checked, header_token
 from campaign_pipeline.dataset import defaults as build_defaults
 from campaign_pipeline.portal import defaults as portal_defaults
 
@@ -34,11 +35,14 @@ class BuildRequest:
 
 def run_build(request: BuildRequest, log: JsonLog) -> dict:
     """Runs one build; returns the dry-run summary (also for a real run)."""
+    import polars as pl
+
     from campaign_pipeline.dataset import formats
     from campaign_pipeline.dataset.access_keys import apply_access_keys, subjects_needing_keys
     from campaign_pipeline.dataset.dataset import missing_keys_message
     from campaign_pipeline.dataset.suppressions import invalid_entries_message
-    from campaign_pipeline.dataset.pipeline import enrich_export, finish
+    from campaign_pipeline.dataset.decode import decode_export
+    from campaign_pipeline.dataset.pipeline import enriched_with_quarantine, finish
     from campaign_pipeline.dataset.settings import BuildSettings
     from campaign_pipeline.files.suppression_file import load_suppression_list
 
@@ -56,7 +60,7 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
     log.info("build_started", source=_source_kind(request), segments=list(settings.segments), dry_run=request.dry_run)
     with log.timed("suppressions_loaded") as counters:
         suppressed, invalid = load_suppression_list(request.suppress, settings.region)
-        counters.update(numbers=suppressed.len(), invalid_entries=invalid)
+        counters.update(numbers=suppressed.height, invalid_entries=invalid)
     if invalid:
         log.warning("suppression_entries_invalid", count=invalid, message=invalid_entries_message(invalid))
     portal = _live_portal(request)
@@ -66,7 +70,11 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
     else:
         lines = _export_lines(request.jobs_file, log)  # read as the build consumes it
     with log.timed("subjects_enriched") as counters:
-        enriched = enrich_export(lines, settings, suppressed)
+        activities, subjects = decode_export(lines, settings.job_ids)
+        # The database's suppressions of the export's organizations (and of
+        # every organization), read once the export says which ones.
+        suppressed = pl.concat([suppressed, _database_suppressions(activities, log)])
+        enriched = enriched_with_quarantine(activities, settings, suppressed, subjects)
         counters["records"] = enriched.height
     if portal and not request.dry_run:
         with log.timed("access_keys_generated") as counters:
@@ -96,6 +104,18 @@ def run_build(request: BuildRequest, log: JsonLog) -> dict:
             sys.stdout.buffer.write(dataset)
             sys.stdout.flush()
     return summary
+
+
+def _database_suppressions(activities, log: JsonLog):
+    """The campaign database's suppressions for the organizations of `activities`.
+    No database yet (the default SQLite file missing) is none; it is not created."""
+    from campaign_pipeline.sending.suppressions import stored_suppressions
+
+    organizations = activities.get_column("organization_id").drop_nulls().unique().to_list()
+    with log.timed("database_suppressions_loaded") as counters:
+        frame, where = stored_suppressions(organizations)
+        counters.update(numbers=frame.height, organizations=len(organizations), database=where or "none")
+    return frame
 
 
 def _check_outputs(request: BuildRequest) -> str:
@@ -146,6 +166,7 @@ def _export_lines(path: str, log: JsonLog):
 
 def _live_portal(request: BuildRequest):
     """The live portal, or None when the build reads an export file."""
+    from campaign_pipeline.common.values import checked, header_token
     from campaign_pipeline.portal.live import LivePortal
 
     if request.jobs_file:

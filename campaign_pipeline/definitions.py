@@ -6,7 +6,8 @@ folder. The environment points it elsewhere:
 - PORTAL_EXPORT: otherwise, a portal export file to read instead of the sample;
 - CAMPAIGN_OUTPUT_URI: the output root (default ./output);
 - CAMPAIGN_DATASET_FORMAT: csv (default), json or parquet;
-- CAMPAIGN_SUPPRESS: suppression files, separated by the OS path separator.
+- CAMPAIGN_SUPPRESS: suppression files, separated by the OS path separator;
+- CAMPAIGN_DB_URL: the campaign database (default: the SQLite file .state/campaign.db).
 """
 
 import os
@@ -17,11 +18,14 @@ from dagster_aws.s3 import S3Resource
 
 from campaign_pipeline.orchestration.datasets import assets
 from campaign_pipeline.orchestration.datasets.resources import (
-    DatasetBuildSettings,
     MisconfiguredIOManagerFactory,
+    dataset_build_from_env,
     dataset_format_problem,
     portal_from_env,
 )
+from campaign_pipeline.orchestration.sending import assets as sending_assets
+from campaign_pipeline.orchestration.sending.campaigns import campaign_partitions_sensor
+from campaign_pipeline.orchestration.sending.resources import campaign_database_from_env
 from campaign_pipeline.orchestration.datasets.schedules import dataset_job, daily_dataset_schedule
 from campaign_pipeline.orchestration.alerts import run_failure_alert
 from campaign_pipeline.orchestration.io_managers import PolarsFileIOManagerFactory
@@ -31,7 +35,6 @@ from campaign_pipeline.sample import SAMPLE_EXPORT
 def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
     """The resources of this deployment, as its environment chooses them. A bad
     value never stops the definitions from loading (resources.py)."""
-    suppress = env.get("CAMPAIGN_SUPPRESS", "")
     format_problem = dataset_format_problem(env)
     io_manager = (
         MisconfiguredIOManagerFactory(problem=format_problem)
@@ -44,7 +47,8 @@ def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
     )
     return {
         "portal": portal_from_env(env, str(SAMPLE_EXPORT)),
-        "dataset_build": DatasetBuildSettings(suppress_files=[p for p in suppress.split(os.pathsep) if p]),
+        "dataset_build": dataset_build_from_env(env),
+        "campaign_database": campaign_database_from_env(env),
         "io_manager": io_manager,
     }
 
@@ -56,6 +60,7 @@ ASSETS = [
     assets.buyers_and_non_buyers,
     *assets.campaign_datasets,
     assets.exclusions,
+    *sending_assets.checked_datasets,
 ]
 ASSET_CHECKS = [*assets.campaign_dataset_checks, assets.every_record_accounted_for]
 
@@ -64,7 +69,7 @@ defs = Definitions(
     asset_checks=ASSET_CHECKS,
     jobs=[dataset_job],
     schedules=[daily_dataset_schedule],
-    sensors=[run_failure_alert],
+    sensors=[run_failure_alert, campaign_partitions_sensor],
     resources=resources_from_env(),
     executor=in_process_executor,
 )

@@ -63,13 +63,10 @@ def campaign_engine(campaign_db_url):
     engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint():
-    """moto's AWS server (S3, SNS, …) on 127.0.0.1 for the whole session: its URL."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+@pytest.fixture(autouse=True)
+def own_campaign_database(monkeypatch, tmp_path_factory):
+    """CAMPAIGN_DB_URL: an SQLite file of this test alone, not yet created (a
+    test may set another), so that no test reads or writes the project's
+    default `.state/campaign.db`, which `make run` fills."""
+    path = tmp_path_factory.mktemp("campaign-db") / "campaign.db"
+    monkeypatch.setenv("CAMPAIGN_DB_URL", f"sqlite:///{path}")

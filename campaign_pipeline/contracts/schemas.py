@@ -75,10 +75,9 @@ class EnrichedSubjects(pa.DataFrameModel):
         return data.lazyframe.select(pl.col("reason").is_not_null() | pl.col("phone").is_not_null())
 
 
-class CampaignDataset(pa.DataFrameModel):
-    """The campaign dataset (contract v1): one row per (organization_id, segment,
-    phone), sorted by the primary subject's (organization_id, segment, job_id,
-    activity_id, subject_id). Empty values are empty strings, never null."""
+class CampaignDatasetRows(pa.DataFrameModel):
+    """The campaign dataset's columns, row by row. What holds across rows (one
+    row per phone, the order) is CampaignDataset's and the asset checks'."""
 
     organization_id: str = pa.Field(
         nullable=False, str_length={"min_value": 1}, description="The job's organization."
@@ -131,6 +130,16 @@ class CampaignDataset(pa.DataFrameModel):
         nullable=False,
         description="Their access keys in the same order, ';'-joined; a missing key keeps its empty slot (AK1;;AK3).",
     )
+
+    class Config:
+        strict = True
+        ordered = True
+
+
+class CampaignDataset(CampaignDatasetRows):
+    """The campaign dataset (contract v1): one row per (organization_id, segment,
+    phone), sorted by the primary subject's (organization_id, segment, job_id,
+    activity_id, subject_id). Empty values are empty strings, never null."""
 
     class Config:
         strict = True

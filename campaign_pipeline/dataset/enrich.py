@@ -12,6 +12,7 @@ from campaign_pipeline.common.masking import mask_phone_expr
 from campaign_pipeline.dataset.phones import parse_phones
 from campaign_pipeline.dataset.decode import Subjects
 from campaign_pipeline.dataset.settings import BuildSettings
+from campaign_pipeline.dataset.suppressions import is_suppressed
 from campaign_pipeline.dataset.timestamps import instant
 
 _CONSENT_AT = "%Y-%m-%dT%H:%M:%SZ"
@@ -78,17 +79,20 @@ def filter_detail(records: pl.DataFrame, candidates: pl.DataFrame, settings: Bui
 
 
 def judge_candidates(
-    candidates: pl.DataFrame, settings: BuildSettings, suppressed: pl.Series
+    candidates: pl.DataFrame, settings: BuildSettings, suppressions: pl.DataFrame
 ) -> pl.DataFrame:
     """Rule 5 per record: the first qualifying candidate, and what the others
-    lacked. `candidates` come sorted by (seq, rank), so "first" is by priority."""
+    lacked. `candidates` come sorted by (seq, rank), so "first" is by priority,
+    each with its record's organization_id (suppressions are per organization,
+    dataset/suppressions.py)."""
     if settings.contact_sources is not None:
         candidates = candidates.filter(pl.col("contact_source").is_in(settings.contact_sources))
     phones = parse_phones(candidates.get_column("phone"), settings.region)
     judged = candidates.join(phones, left_on="phone", right_on="raw", how="left", maintain_order="left")
+    judged = judged.with_columns(is_suppressed(judged, suppressions, phone="e164"))
     sms_capable = pl.col("sms_capable").fill_null(False)
     consented = sms_capable & (pl.col("sms_consent") == True).fill_null(False)  # noqa: E712 (JSON true only)
-    qualifies = consented & ~pl.col("e164").is_in(suppressed.implode()).fill_null(False)
+    qualifies = consented & ~pl.col("suppressed")
 
     def first(condition: pl.Expr, **columns: pl.Expr) -> pl.DataFrame:
         return judged.filter(condition).unique("seq", keep="first", maintain_order=True).select("seq", **columns)
@@ -109,16 +113,18 @@ def judge_candidates(
 
 
 def enrich_subjects(
-    activities: pl.DataFrame, subjects: Subjects, settings: BuildSettings, suppressed: pl.Series
+    activities: pl.DataFrame, subjects: Subjects, settings: BuildSettings, suppressions: pl.DataFrame
 ) -> pl.DataFrame:
     """Rules 2-5 over valid records: one row per surviving record of the selected
     segments (layout `ENRICHED`), its contact chosen or its reason given."""
     records = with_segment(latest_records(with_activity(subjects.records, activities))).filter(
         pl.col("segment").is_in(settings.segments)
     )
-    candidates = subjects.candidates.join(records.select("seq"), on="seq", how="semi", maintain_order="left")
+    candidates = subjects.candidates.join(
+        records.select("seq", "organization_id"), on="seq", how="inner", maintain_order="left"
+    )
     filtered = filter_detail(records, candidates, settings)
-    judged = judge_candidates(candidates, settings, suppressed)
+    judged = judge_candidates(candidates, settings, suppressions)
     chosen = pl.col("phone").is_not_null()
     reason = (
         pl.when(pl.col("filtered").is_not_null())

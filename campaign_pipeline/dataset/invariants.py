@@ -7,6 +7,7 @@ tests on every build; the rules that should make them hold live elsewhere.
 import polars as pl
 
 from campaign_pipeline.dataset.dataset import PRIMARY_ORDER, ROW_KEY
+from campaign_pipeline.dataset.suppressions import is_suppressed
 
 
 def repeated_phones(dataset: pl.DataFrame) -> int:
@@ -20,8 +21,9 @@ def rows_out_of_order(dataset: pl.DataFrame) -> int:
     return int((keys != keys.sort(PRIMARY_ORDER)).select(pl.any_horizontal(pl.all())).to_series().sum())
 
 
-def suppressed_rows(dataset: pl.DataFrame, suppressed: pl.Series) -> int:
-    return int(dataset.get_column("phone").is_in(suppressed.implode()).sum())
+def suppressed_rows(dataset: pl.DataFrame, suppressions: pl.DataFrame) -> int:
+    """Rows whose phone their organization, or every organization, suppresses."""
+    return int(is_suppressed(dataset, suppressions).sum())
 
 
 def unaccounted_records(
@@ -47,3 +49,27 @@ def unaccounted_records(
         "ids_listed_without_record": listed_without_record,
         "exclusions_missing_or_extra": abs(excluded.height - exclusions.height),
     }
+
+
+def rows_per_organization(dataset: pl.DataFrame) -> dict[str, int]:
+    """Dataset rows per organization, by organization id."""
+    counts = dataset.group_by("organization_id").len().sort("organization_id")
+    return {str(organization): int(rows) for organization, rows in counts.iter_rows()}
+
+
+def sudden_changes(yesterday: dict[str, int], today: dict[str, int], max_share: float) -> list[dict]:
+    """Organizations whose rows fell or grew by more than `max_share` (0.5: half)
+    of yesterday's: {organization_id, yesterday, today, change} with change a
+    signed share rounded to 3 places. An organization with no rows yesterday
+    (new, or a first day) has nothing to compare with and is not listed; one
+    gone today fell by all of its rows."""
+    changes = []
+    for organization, before in sorted(yesterday.items()):
+        if before <= 0:
+            continue
+        now = today.get(organization, 0)
+        change = (now - before) / before
+        if abs(change) > max_share:
+            changes.append({"organization_id": organization, "yesterday": before, "today": now,
+                            "change": round(change, 3)})
+    return changes

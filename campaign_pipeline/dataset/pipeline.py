@@ -14,7 +14,7 @@ from campaign_pipeline.dataset.settings import BuildSettings
 
 
 def enriched_with_quarantine(
-    activities: pl.DataFrame, settings: BuildSettings, suppressed: pl.Series,
+    activities: pl.DataFrame, settings: BuildSettings, suppressions: pl.DataFrame,
     subjects: Subjects | None = None,
 ) -> pl.DataFrame:
     """Stage two: every subject record under the valid activities, enriched or
@@ -22,7 +22,7 @@ def enriched_with_quarantine(
     `subjects` is decoded from `activities` unless already given (the stream)."""
     if subjects is None:
         subjects = decode_subjects(activities)
-    enriched = enrich_subjects(activities, subjects, settings, suppressed)
+    enriched = enrich_subjects(activities, subjects, settings, suppressions)
     quarantine = pl.concat([quarantine_of_activities(activities), subjects.quarantine])
     return pl.concat([quarantine, enriched], how="diagonal").select(C.ENRICHED.keys())
 
@@ -61,15 +61,15 @@ class BuildResult:
         }
 
 
-def enrich_export(lines: Iterable[bytes], settings: BuildSettings, suppressed: pl.Series) -> pl.DataFrame:
+def enrich_export(lines: Iterable[bytes], settings: BuildSettings, suppressions: pl.DataFrame) -> pl.DataFrame:
     """Both stages over a stream of export lines, without holding their raw JSON."""
     activities, subjects = decode_export(lines, settings.job_ids)
-    return enriched_with_quarantine(activities, settings, suppressed, subjects)
+    return enriched_with_quarantine(activities, settings, suppressions, subjects)
 
 
-def build(lines: Iterable[bytes], settings: BuildSettings, suppressed: pl.Series) -> BuildResult:
+def build(lines: Iterable[bytes], settings: BuildSettings, suppressions: pl.DataFrame) -> BuildResult:
     """The whole offline build (no access keys are generated from an export)."""
-    return finish(enrich_export(lines, settings, suppressed), settings)
+    return finish(enrich_export(lines, settings, suppressions), settings)
 
 
 def finish(enriched: pl.DataFrame, settings: BuildSettings) -> BuildResult:

@@ -6,7 +6,7 @@ from pathlib import Path
 import polars as pl
 
 from campaign_pipeline.common.errors import InputError
-from campaign_pipeline.dataset.suppressions import parse_suppressions, suppression_entries
+from campaign_pipeline.dataset.suppressions import for_every_organization, parse_suppressions, suppression_entries
 
 
 def read_suppression_file(path: str | Path) -> list[str]:
@@ -23,14 +23,15 @@ def read_suppression_file(path: str | Path) -> list[str]:
         raise InputError(f"suppression file {path}: cannot be read ({error.strerror})") from None
 
 
-def load_suppressions(paths: Iterable[str | Path], region: str) -> pl.Series:
-    """The distinct E.164 numbers of all the files."""
+def load_suppressions(paths: Iterable[str | Path], region: str) -> pl.DataFrame:
+    """The files' suppressions: their distinct E.164 numbers, for every organization."""
     return load_suppression_list(paths, region)[0]
 
 
-def load_suppression_list(paths: Iterable[str | Path], region: str) -> tuple[pl.Series, int]:
-    """(the distinct E.164 numbers of all the files, how many entries did not parse)."""
+def load_suppression_list(paths: Iterable[str | Path], region: str) -> tuple[pl.DataFrame, int]:
+    """(the files' suppressions, for every organization; how many entries did not parse)."""
     entries: list[str] = []
     for path in paths:
         entries.extend(read_suppression_file(path))
-    return parse_suppressions(entries, region)
+    numbers, invalid = parse_suppressions(entries, region)
+    return for_every_organization(numbers), invalid

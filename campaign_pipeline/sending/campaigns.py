@@ -24,9 +24,9 @@ from campaign_pipeline.dataset.columns import SEGMENTS
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.logs import JsonLog
 from campaign_pipeline.sending import audience as audiences
+from campaign_pipeline.sending import organizations
 from campaign_pipeline.sending.db.bulk import bulk_insert
 from campaign_pipeline.sending.db.engine import writing
-from campaign_pipeline.sending import organizations
 from campaign_pipeline.sending.db.models import campaigns, dataset_days, messages
 from campaign_pipeline.sending.rules import lifecycle, templates, windows
 
@@ -94,7 +94,6 @@ def update_campaign(engine: Engine, organization_id: str, campaign_id: int | str
 def delete_campaign(engine: Engine, organization_id: str, campaign_id: int | str) -> dict:
     """Deletes a draft (and its test messages: a draft has no other)."""
     with writing(engine) as connection, connection.begin():
-        require_organization(connection, organization_id)
         deleted = connection.execute(delete(campaigns).where(*_guard(organization_id, campaign_id, "delete")))
         if deleted.rowcount == 0:
             _refuse(connection, organization_id, campaign_id, "delete")
@@ -116,7 +115,6 @@ def schedule_campaign(engine: Engine, organization_id: str, campaign_id: int | s
     start = windows.schedule_time(at, now)
     began = time.perf_counter()
     with writing(engine) as connection, connection.begin():
-        require_organization(connection, organization_id)
         row = _change(
             connection, organization_id, campaign_id, "schedule", scheduled_at=start,
             returning=(campaigns.c.body, campaigns.c.segment, campaigns.c.day, campaigns.c.dataset_path),
@@ -163,7 +161,6 @@ def cancel_campaign(engine: Engine, organization_id: str, campaign_id: int | str
 
 def show_campaign(engine: Engine, organization_id: str, campaign_id: int | str) -> dict:
     with engine.connect() as connection:
-        require_organization(connection, organization_id)
         row = _read(connection, organization_id, campaign_id)
         counts = dict.fromkeys(lifecycle.MESSAGE_STATUSES, 0)
         counts.update(connection.execute(
@@ -194,7 +191,7 @@ def list_campaign_ids(engine: Engine, statuses: Iterable[str]) -> list[int]:
 
 
 def get_campaign(connection: Connection, organization_id: str, campaign_id: int | str):
-    """The campaign's row, or NotFound."""
+    """The campaign's row, or NotFound (naming the organization when it is the one unknown)."""
     return _read(connection, organization_id, campaign_id)
 
 
@@ -273,6 +270,7 @@ def _read(connection: Connection, organization_id: str, campaign_id: int | str):
         select(campaigns).where(campaigns.c.id == _id(campaign_id), campaigns.c.organization_id == organization_id)
     ).first()
     if row is None:
+        require_organization(connection, organization_id)  # the better error when the organization is unknown
         raise NotFound(f"campaign {campaign_id} not found")
     return row
 

@@ -38,7 +38,6 @@ def preview(engine: Engine, organization_id: str, campaign_id: int | str, now: d
     """The forecast of a campaign in any state; reads only."""
     now = now or utc_now()
     with engine.connect() as connection:
-        campaigns.require_organization(connection, organization_id)
         row = campaigns.get_campaign(connection, organization_id, campaign_id)
         if row.status == "draft":
             audience = campaigns.read_audience(connection, organization_id, row.segment, day=row.day,

@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Engine, bindparam, delete, select, text
 
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.masking import mask_phone
-from campaign_pipeline.dataset.suppressions import parse_suppression_entries
+from campaign_pipeline.dataset.suppressions import SCHEMA as SUPPRESSION_FRAME
+from campaign_pipeline.dataset.suppressions import no_suppressions, parse_suppression_entries
 from campaign_pipeline.sending.db.engine import dialect_insert, writing
 from campaign_pipeline.sending.db.models import ALL_ORGANIZATIONS, UtcDateTime, suppressions, utc_now
 
@@ -167,7 +168,22 @@ def suppressed_numbers(engine: Engine | Connection, organization_ids: Iterable[s
     query = select(suppressions.c.organization_id, suppressions.c.phone).where(
         suppressions.c.organization_id.in_(scopes))
     rows = _read(engine, query)
-    return pl.DataFrame(rows, schema={"organization_id": pl.String, "phone": pl.String}, orient="row")
+    return pl.DataFrame(rows, schema=SUPPRESSION_FRAME, orient="row")
+
+
+def stored_suppressions(organization_ids: Iterable[str], url: str | None = None) -> tuple[pl.DataFrame, str | None]:
+    """(suppressed_numbers of the campaign database for a dataset build, where
+    they were read: the masked URL, None when there is no database yet). The
+    build never creates the database (engine.existing_database)."""
+    from campaign_pipeline.sending.db.engine import existing_database, masked_url
+
+    engine = existing_database(url)
+    if engine is None:
+        return no_suppressions(), None
+    try:
+        return suppressed_numbers(engine, organization_ids), masked_url(engine.url)
+    finally:
+        engine.dispose()
 
 
 def export_rows(engine: Engine, scope: str | None) -> pl.DataFrame:

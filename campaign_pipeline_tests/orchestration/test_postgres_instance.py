@@ -29,6 +29,7 @@ EXPECTED_CHECKS = {
     ("campaign_dataset/buyer", "one_row_per_phone"), ("campaign_dataset/buyer", "contract_order"),
     ("campaign_dataset/buyer", "no_suppressed_phone"), ("campaign_dataset/non_buyer", "one_row_per_phone"),
     ("campaign_dataset/non_buyer", "contract_order"), ("campaign_dataset/non_buyer", "no_suppressed_phone"),
+    ("campaign_dataset/buyer", "no_sudden_change"), ("campaign_dataset/non_buyer", "no_sudden_change"),
     ("exclusions", "every_record_accounted_for"),
 }
 

@@ -179,6 +179,8 @@ def test_another_organizations_campaign_is_not_found_in_the_same_words(engine, d
             getattr(campaigns, action)(engine, "org-2", campaign_id + 1000)
         assert str(foreign.value) == f"campaign {campaign_id} not found"
         assert str(missing.value) == f"campaign {campaign_id + 1000} not found"
+        with pytest.raises(InputError, match="organization org-9 not found"):
+            getattr(campaigns, action)(engine, "org-9", campaign_id)
     with pytest.raises(InputError, match="campaign abc not found"):
         campaigns.show_campaign(engine, "org-1", "abc")
     assert status_of(engine, campaign_id) == "draft"

@@ -10,7 +10,7 @@ schema where it is written; the rules themselves are all in dataset/.
 import time
 import warnings
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 from dagster import (
@@ -20,6 +20,7 @@ from dagster import (
     AssetIn,
     AssetKey,
     AssetOut,
+    AssetRecordsFilter,
     Failure,
     MetadataValue,
     Output,
@@ -31,6 +32,7 @@ from dagster import (
 
 from campaign_pipeline.orchestration.datasets.partitions import daily_partitions
 from campaign_pipeline.orchestration.datasets.resources import DatasetBuildSettings, PortalSource
+from campaign_pipeline.orchestration.sending.resources import CampaignDatabase
 from campaign_pipeline.contracts import schemas
 from campaign_pipeline.contracts.table_schema import table_schema
 from campaign_pipeline.dataset import columns as C
@@ -52,6 +54,10 @@ from campaign_pipeline.files.export_file import export_warning
 warnings.filterwarnings("ignore", message="Specifying a partitions_def on an AssetCheckSpec", category=PreviewWarning)
 
 GROUP = "datasets"
+OWNER = "team:campaigns"
+# Materialization metadata of campaign_dataset/<segment>: {organization_id: rows},
+# what the next day's no_sudden_change check compares with.
+ROWS_PER_ORGANIZATION = "rows_per_organization"
 SEGMENT_ASSETS = {"buyer": "buyers", "non_buyer": "non_buyers"}
 
 
@@ -109,6 +115,8 @@ def _preview(frame: pl.DataFrame, rows: int = 5) -> MetadataValue:
 @asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
+    kinds={"polars", "parquet"},
+    owners=[OWNER],
     description="The day's raw portal snapshot: one JSON line per job, as read. Later "
     "assets of a day are recomputed from it, never refetched.",
 )
@@ -143,6 +151,8 @@ def portal_snapshot(
 @asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
+    kinds={"polars", "parquet"},
+    owners=[OWNER],
     description="Activities of the selling jobs, validated (rule 1); malformed lines, "
     "jobs and activities quarantined as rows with a reason.",
 )
@@ -168,6 +178,8 @@ def activities(
 @asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
+    kinds={"polars", "parquet"},
+    owners=[OWNER],
     description="Every subject record: deduplicated (rule 2), segmented (3), filtered (4), "
     "given its contact (5) and access key (6), or the reason it is excluded.",
 )
@@ -176,19 +188,24 @@ def enriched_subjects(
     activities: pl.DataFrame,
     dataset_build: DatasetBuildSettings,
     portal: PortalSource,
+    campaign_database: CampaignDatabase,
 ) -> pl.DataFrame:
     started = time.perf_counter()
     log = JsonLog(run_id=context.run.run_id)
     with _as_failure():
-        suppressed, invalid_entries = campaign.suppression_list()
-        result = enriched_with_quarantine(activities, dataset_build.build_settings(), suppressed)
+        suppressed, invalid_entries = dataset_build.suppression_list()
+        stored, where = campaign_database.suppressions(_organizations(activities))
+        result = enriched_with_quarantine(
+            activities, dataset_build.build_settings(), pl.concat([suppressed, stored])
+        )
         needed = subjects_needing_keys(result)
         with log.progress("access_keys", total=len(needed), unit="keys") as progress:
             answers = portal.access_keys(needed, progress)
     if answers is not None:
         result = apply_access_keys(result, *answers)
     schemas.EnrichedSubjects.validate(result, lazy=True)
-    metadata = {"preview": _preview(result.filter(pl.col("reason").is_null()))}
+    metadata = {"preview": _preview(result.filter(pl.col("reason").is_null())),
+                "campaign_database": where or "none yet"}
     if invalid_entries:
         _warn(context, metadata, "suppression_entries_invalid", invalid_entries_message(invalid_entries),
               count=invalid_entries)
@@ -200,17 +217,31 @@ def enriched_subjects(
             "chosen": result.filter(pl.col("reason").is_null()).height,
             "exclusions_by_reason": _counts(result, "reason"),
             "suppression_invalid_entries": invalid_entries,
+            "file_suppressions": suppressed.height,
+            "database_suppressions": stored.height,
         },
         **metadata,
     )
     return result
 
 
+def _organizations(frame: pl.DataFrame) -> list[str]:
+    return frame.get_column("organization_id").drop_nulls().unique().to_list()
+
+
+def suppressions_now(dataset_build: DatasetBuildSettings, campaign_database: CampaignDatabase,
+                     organizations: list[str]) -> pl.DataFrame:
+    """The suppressions as they are now: the files' and the database's."""
+    stored, _ = campaign_database.suppressions(organizations)
+    return pl.concat([dataset_build.suppression_list()[0], stored])
+
+
 @multi_asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
     outs={
-        name: AssetOut(description=f"Enriched records of the {segment} segment.")
+        name: AssetOut(description=f"Enriched records of the {segment} segment (chosen and excluded), "
+                       "the input of its campaign dataset.", kinds={"polars", "parquet"}, owners=[OWNER])
         for segment, name in SEGMENT_ASSETS.items()
     },
 )
@@ -229,42 +260,120 @@ def _campaign_dataset_asset(segment: str, upstream: str):
         ins={"rows": AssetIn(upstream)},
         partitions_def=daily_partitions,
         group_name=GROUP,
+        kinds={"polars", "csv"},
+        owners=[OWNER],
         metadata={FILE_ROLE: DATASET, "dagster/column_schema": table_schema(schemas.CampaignDataset)},
-        description=f"The {segment} campaign dataset: one row per (organization, segment, "
-        "phone) in the contract's order (rules 7-8).",
+        description=f"The {segment} campaign dataset of the day: one row per (organization, "
+        "phone) in the contract's order (rules 7-8), the file a manager uses. Its blocking "
+        "checks read the stored file back; only a day that passes them is loaded into the "
+        f"campaign database (checked_dataset/{segment}).",
     )
     def _dataset(context: AssetExecutionContext, rows: pl.DataFrame) -> pl.DataFrame:
         started = time.perf_counter()
         dataset = campaign_dataset(rows, segment)
-        schemas.CampaignDataset.validate(dataset, lazy=True)
+        # Row by row only: what holds across rows is for the checks, on the stored file.
+        schemas.CampaignDatasetRows.validate(dataset, lazy=True)
         missing_keys = rows_without_access_key(dataset)
         counts = {
             "rows": dataset.height,
             "subjects": int(dataset.get_column("subject_count").sum() or 0),
             "rows_without_access_key": missing_keys,
         }
-        metadata = {"preview": _preview(dataset)}
+        metadata = {
+            "preview": _preview(dataset),
+            ROWS_PER_ORGANIZATION: MetadataValue.json(invariants.rows_per_organization(dataset)),
+        }
         if missing_keys:
             _warn(context, metadata, "rows_without_access_key", missing_keys_message(missing_keys), count=missing_keys)
         _report(context, started, counts, **metadata)
         return dataset
 
-    @asset_check(asset=key, blocking=True, partitions_def=daily_partitions, name="one_row_per_phone")
-    def _one_row_per_phone(dataset: pl.DataFrame) -> AssetCheckResult:
+    def gate(context: AssetCheckExecutionContext, database: CampaignDatabase, result: AssetCheckResult):
+        """A failed check marks the day's dataset of this segment as not loadable
+        (sending/dataset_days.py), so an earlier load of the same day is not used either."""
+        if not result.passed:
+            from campaign_pipeline.sending.dataset_days import mark_checks_failed
+
+            with _as_failure():
+                engine = database.engine()
+                try:
+                    mark_checks_failed(engine, _day(context), segment, result.check_name, run_id=context.run.run_id)
+                finally:
+                    engine.dispose()
+        return result
+
+    @asset_check(asset=key, blocking=True, partitions_def=daily_partitions, name="one_row_per_phone",
+                 description="The stored file holds one row per (organization, segment, phone).")
+    def _one_row_per_phone(
+        context: AssetCheckExecutionContext, dataset: pl.DataFrame, campaign_database: CampaignDatabase
+    ) -> AssetCheckResult:
         repeated = invariants.repeated_phones(dataset)
-        return AssetCheckResult(passed=repeated == 0, metadata={"repeated_rows": repeated})
+        return gate(context, campaign_database, AssetCheckResult(
+            check_name="one_row_per_phone", passed=repeated == 0, metadata={"repeated_rows": repeated}))
 
-    @asset_check(asset=key, blocking=True, partitions_def=daily_partitions, name="contract_order")
-    def _contract_order(dataset: pl.DataFrame) -> AssetCheckResult:
+    @asset_check(asset=key, blocking=True, partitions_def=daily_partitions, name="contract_order",
+                 description="The stored file's rows are in the contract's order (rule 8).")
+    def _contract_order(
+        context: AssetCheckExecutionContext, dataset: pl.DataFrame, campaign_database: CampaignDatabase
+    ) -> AssetCheckResult:
         misplaced = invariants.rows_out_of_order(dataset)
-        return AssetCheckResult(passed=misplaced == 0, metadata={"rows_out_of_order": misplaced})
+        return gate(context, campaign_database, AssetCheckResult(
+            check_name="contract_order", passed=misplaced == 0, metadata={"rows_out_of_order": misplaced}))
 
-    @asset_check(asset=key, blocking=True, partitions_def=daily_partitions, name="no_suppressed_phone")
-    def _no_suppressed_phone(dataset: pl.DataFrame, dataset_build: DatasetBuildSettings) -> AssetCheckResult:
-        found = invariants.suppressed_rows(dataset, dataset_build.suppressed_numbers())
-        return AssetCheckResult(passed=found == 0, metadata={"suppressed_rows": found})
+    @asset_check(asset=key, blocking=True, partitions_def=daily_partitions, name="no_suppressed_phone",
+                 description="No row of the stored file is suppressed by the suppression files or by the "
+                 "campaign database as it is now (a number suppressed after the build is caught).")
+    def _no_suppressed_phone(
+        context: AssetCheckExecutionContext, dataset: pl.DataFrame,
+        dataset_build: DatasetBuildSettings, campaign_database: CampaignDatabase,
+    ) -> AssetCheckResult:
+        with _as_failure():
+            suppressions = suppressions_now(dataset_build, campaign_database, _organizations(dataset))
+        found = invariants.suppressed_rows(dataset, suppressions)
+        return gate(context, campaign_database, AssetCheckResult(
+            check_name="no_suppressed_phone", passed=found == 0, metadata={"suppressed_rows": found}))
 
-    return _dataset, [_one_row_per_phone, _contract_order, _no_suppressed_phone]
+    @asset_check(asset=key, blocking=True, partitions_def=daily_partitions, name="no_sudden_change",
+                 description="Rows per organization did not fall or grow by more than the allowed share "
+                 "(dataset_build.max_daily_change, default 0.5) since the previous day's materialization. "
+                 "A first day, or an organization absent the day before, passes.")
+    def _no_sudden_change(
+        context: AssetCheckExecutionContext, dataset: pl.DataFrame,
+        dataset_build: DatasetBuildSettings, campaign_database: CampaignDatabase,
+    ) -> AssetCheckResult:
+        previous = (_day(context) - timedelta(days=1)).isoformat()
+        yesterday = _materialization_metadata(context.instance, key, previous).get(ROWS_PER_ORGANIZATION)
+        today = invariants.rows_per_organization(dataset)
+        changes = invariants.sudden_changes(yesterday or {}, today, dataset_build.max_daily_change)
+        metadata = {"previous_day": previous if yesterday is not None else "none",
+                    "max_daily_change": dataset_build.max_daily_change,
+                    "changed_organizations": MetadataValue.json(changes)}
+        if changes:
+            metadata["changes"] = MetadataValue.md(_changes_table(changes))
+        return gate(context, campaign_database, AssetCheckResult(
+            check_name="no_sudden_change", passed=not changes, metadata=metadata))
+
+    return _dataset, [_one_row_per_phone, _contract_order, _no_suppressed_phone, _no_sudden_change]
+
+
+def _day(context) -> date:
+    return date.fromisoformat(context.partition_key)
+
+
+def _materialization_metadata(instance, key: AssetKey, partition: str) -> dict:
+    """The metadata values of the latest materialization of one partition ({} when none)."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+    ).records
+    if not records:
+        return {}
+    return {name: value.value for name, value in records[0].asset_materialization.metadata.items()}
+
+
+def _changes_table(changes: list[dict]) -> str:
+    lines = ["| organization | yesterday | today | change |", "|---|---:|---:|---:|"]
+    lines += [f"| {c['organization_id']} | {c['yesterday']} | {c['today']} | {c['change']:+.0%} |" for c in changes]
+    return "\n".join(lines) + "\n"
 
 
 _per_segment = [_campaign_dataset_asset(segment, upstream) for segment, upstream in SEGMENT_ASSETS.items()]
@@ -275,6 +384,8 @@ campaign_dataset_checks = [check for _, checks in _per_segment for check in chec
 @asset(
     partitions_def=daily_partitions,
     group_name=GROUP,
+    kinds={"polars", "csv"},
+    owners=[OWNER],
     metadata={FILE_ROLE: EXCLUSIONS, "dagster/column_schema": table_schema(schemas.Exclusions)},
     description="Every excluded or quarantined record with its reason, sorted.",
 )

@@ -161,6 +161,9 @@ class DatasetBuildSettings(ConfigurableResource):
     groups: list[str] | None = None
     contact_sources: list[str] | None = None
     suppress_files: list[str] = []
+    # no_sudden_change: the largest share by which an organization's rows may
+    # fall or grow from one day to the next (0.5: half).
+    max_daily_change: float = 0.5
 
     def build_settings(self) -> BuildSettings:
         try:
@@ -173,14 +176,19 @@ class DatasetBuildSettings(ConfigurableResource):
         except ValueError as error:  # a launchpad setting: the run fails with one line
             raise InputError(f"campaign settings: {error}") from None
 
-    def suppressed_numbers(self) -> pl.Series:
-        return self.suppression_list()[0]
-
-    def suppression_list(self) -> tuple[pl.Series, int]:
-        """(the suppressed numbers, how many entries did not parse)."""
+    def suppression_list(self) -> tuple[pl.DataFrame, int]:
+        """(the files' suppressions, of every organization; how many entries did not parse)."""
         from campaign_pipeline.files.suppression_file import load_suppression_list
 
         return load_suppression_list(self.suppress_files, self.build_settings().region)
+
+
+def dataset_build_from_env(env: Mapping[str, str]) -> DatasetBuildSettings:
+    """CAMPAIGN_SUPPRESS: suppression files, separated by the OS path separator."""
+    import os
+
+    suppress = env.get("CAMPAIGN_SUPPRESS", "")
+    return DatasetBuildSettings(suppress_files=[p for p in suppress.split(os.pathsep) if p])
 
 
 def _tuple(values: list[str] | None) -> tuple[str, ...] | None:

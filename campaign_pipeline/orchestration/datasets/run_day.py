@@ -22,6 +22,7 @@ from dagster import AssetKey, DagsterInstance
 
 DATASETS = [AssetKey(["campaign_dataset", "buyer"]), AssetKey(["campaign_dataset", "non_buyer"])]
 EXCLUSIONS = AssetKey("exclusions")
+CHECKED = [AssetKey(["checked_dataset", "buyer"]), AssetKey(["checked_dataset", "non_buyer"])]
 LOG_NAME = "last-run.log"
 
 
@@ -78,6 +79,13 @@ def _summary(result, day: str, seconds: float) -> str:
     reasons = ", ".join(f"{reason} {count}" for reason, count in excluded["by_reason"].items())
     lines.append(f"  {_shown(str(excluded.get('path'))):<{width}}  {excluded['rows']:>7} rows ({reasons})")
     lines.append(f"{sum(c.passed for c in checks)} of {len(checks)} asset checks passed.")
+    loaded = {key.path[-1]: metadata[key] for key in CHECKED if key in metadata}
+    if loaded:
+        where = next(iter(loaded.values())).get("database", "")
+        where = _shown(where.removeprefix("sqlite:///")) if where.startswith("sqlite:///") else where
+        rows = ", ".join(f"{segment} {values['rows']} rows" for segment, values in loaded.items())
+        lines.append(f"Loaded into the campaign database {where}: {rows} "
+                     f"(campaign-cli campaign create --day {day} …).")
     return "\n".join(lines)
 
 

@@ -5,8 +5,10 @@ from dagster import AssetSelection, build_schedule_from_partitioned_job, define_
 
 dataset_job = define_asset_job(
     "dataset_job",
-    selection=AssetSelection.groups("datasets"),
-    description="Portal snapshot to campaign datasets and exclusions, for one day.",
+    # checked_datasets: the day's datasets loaded into the campaign database once their checks passed.
+    selection=AssetSelection.groups("datasets", "checked_datasets"),
+    description="Portal snapshot to campaign datasets and exclusions, for one day, and the "
+    "checked datasets loaded into the campaign database.",
 )
 
 # 06:00 UTC: the morning run builds today's campaign (today is a partition

@@ -37,6 +37,22 @@ def database_url(env: Mapping[str, str] | None = None) -> str:
     return f"sqlite:///{(Path.cwd() / STATE_DIR / DEFAULT_FILE).as_posix()}"
 
 
+def existing_database(url: str | None = None) -> Engine | None:
+    """The campaign database for a reader that must not create one (the dataset
+    build, the campaigns sensor): None when it is an SQLite file that does not
+    exist yet (nothing was ever stored there), default or set. A server must be
+    reachable: one that is not is RunFailed, as for every command."""
+    url = database_url() if url is None else url
+    try:
+        parsed = make_url(url)
+    except Exception:
+        parsed = None  # open_database names the problem
+    if parsed is not None and parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).is_file():
+            return None
+    return open_database(url)
+
+
 def masked_url(url: str | URL) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)

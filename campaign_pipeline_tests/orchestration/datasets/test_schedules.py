@@ -12,4 +12,4 @@ def test_the_daily_schedule_builds_the_whole_graph_for_its_own_day():
     requests = list(schedule.evaluate_tick(context).run_requests)
     assert [r.partition_key for r in requests] == ["2026-11-23"]
     job = defs.resolve_job_def(schedule.job_name)
-    assert len(job.asset_layer.asset_graph.get_all_asset_keys()) == 8
+    assert len(job.asset_layer.asset_graph.get_all_asset_keys()) == 10  # with checked_dataset/*

@@ -53,7 +53,7 @@ def test_a_bad_variable_fails_the_run_with_one_line_naming_it(env, message, tmp_
 
 
 def test_a_bad_region_in_the_launchpad_fails_the_run_with_one_line(tmp_path):
-    message = run_failure({}, tmp_path, campaign=DatasetBuildSettings(region="XX"))
+    message = run_failure({}, tmp_path, dataset_build=DatasetBuildSettings(region="XX"))
     assert message.startswith("campaign settings: unknown phone region 'XX'") and "\n" not in message
 
 
