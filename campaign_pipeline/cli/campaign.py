@@ -53,6 +53,11 @@ def add_parser(subparsers) -> None:
         _id_and_org(parser)
         parser.add_argument("--json", action="store_true", help="one JSON document")
 
+    test = actions.add_parser("test", help="send one test message of a draft to a number")
+    _id_and_org(test)
+    test.add_argument("--to", required=True, metavar="PHONE", help="the number, any format")
+    test.add_argument("--region", default="FI", help="region of a national number (default FI)")
+
     listing = actions.add_parser("list", help="the organization's campaigns")
     _org(listing)
     listing.add_argument("--status", choices=STATES)
@@ -90,6 +95,8 @@ def run(args: argparse.Namespace, log) -> int:
     if action == "preview":
         previewed = forecast.preview(engine, org, args.id)
         return _print(previewed) if args.json else _print_lines(_show_lines(previewed))
+    if action == "test":
+        return _test(engine, args, log)
     if action == "update":
         changed = campaigns.update_campaign(engine, org, args.id, name=args.name, body=args.body)
     elif action == "schedule":
@@ -99,6 +106,25 @@ def run(args: argparse.Namespace, log) -> int:
     event = "campaign_cancelled" if action == "cancel" else f"campaign_{action}d"
     log.info(event, campaign_id=changed["id"], organization_id=org, status=changed.get("status"))
     return _print(changed)
+
+
+def _test(engine, args, log) -> int:
+    import os
+
+    from campaign_pipeline.common.errors import InputError
+    from campaign_pipeline.sending.providers import ConfigurationError, provider_from_env
+    from campaign_pipeline.sending.test_message import send_test_message
+
+    try:
+        provider = provider_from_env(os.environ)
+    except ConfigurationError as error:
+        raise InputError(str(error)) from None
+    try:
+        document, status = send_test_message(engine, provider, log, args.org, args.id, args.to, args.region)
+    finally:
+        provider.close()
+    _print(document)
+    return status
 
 
 def _print(document) -> int:

@@ -2,25 +2,41 @@
 
 The audience part: recipients, segments, encodings and the characters that
 forced UCS-2. A draft's audience is read from its dataset and rendered now; a
-scheduled (or later) campaign's is its frozen messages. The sending part (what
-would go now, be deferred or skipped, `eta`, `finishes_in_window`) joins this
-document when sending exists; `preview` is where it goes.
+scheduled (or later) campaign's is its frozen messages. The sending part: what
+would happen now to each message not yet handed over (go now, be deferred by
+window or quota, be skipped by reason), decided by the very rules a dispatch
+applies (rules/handover.py), and when the last one would be handed over at the
+organization's --mps (`eta`), and whether that is before today's window closes.
+`campaign preview` and `dispatch --dry-run` print it; neither changes anything.
+
+Choices where the contract is silent: `eta` assumes every deferred message goes
+at its `not_before` (then at --mps), ignores later days' quota, and is null
+when nothing is left to hand over (`finishes_in_window` is then true).
 """
 
 from __future__ import annotations
 
 import polars as pl
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import Connection, Engine, select
 
 from campaign_pipeline.sending import audience as audiences
 from campaign_pipeline.sending import campaigns
-from campaign_pipeline.sending.db.models import messages
+from campaign_pipeline.sending import ledger, organizations
+from campaign_pipeline.sending.db.models import messages, utc_now
+from campaign_pipeline.sending.rules.handover import DEFER, GO, Rules, split_quota
+from campaign_pipeline.sending.rules.hours import day_start
+from campaign_pipeline.sending.rules.windows import Window, parse_window
 from campaign_pipeline.sending.rules.encoding import GSM7, UCS2, measure, ucs2_character_counts
 from campaign_pipeline.sending.rules.templates import check_template
 
 
-def preview(engine: Engine, organization_id: str, campaign_id: int | str) -> dict:
+def preview(engine: Engine, organization_id: str, campaign_id: int | str, now: datetime | None = None,
+            mps: int | None = None) -> dict:
     """The forecast of a campaign in any state; reads only."""
+    now = now or utc_now()
     with engine.connect() as connection:
         row = campaigns.get_campaign(connection, organization_id, campaign_id)
         if row.status == "draft":
@@ -28,9 +44,81 @@ def preview(engine: Engine, organization_id: str, campaign_id: int | str) -> dic
                                                dataset=row.dataset_path)
             measured = audiences.messages_for(audience, check_template(row.body))
             characters = ucs2_character_counts(measured)
+            unsent = measured.select("phone", "body")
         else:
             measured, characters = _frozen(connection, row.id)
-    return audience_forecast(measured, characters)
+            unsent = _unsent(connection, row.id)
+        organization = organizations.settings(connection, organization_id)
+        window = parse_window(f"{row.window_start}-{row.window_end}") if row.window_start \
+            else organization.sending_window
+        sending = sending_forecast(connection, organization, window, unsent, now, mps or organization.mps)
+    forecast = audience_forecast(measured, characters)
+    return {"recipients": forecast.pop("recipients"), "messages": sending.pop("messages"), **forecast, **sending}
+
+
+def _unsent(connection: Connection, campaign_id: int) -> pl.DataFrame:
+    rows = connection.execute(
+        select(messages.c.phone, messages.c.body).where(
+            messages.c.campaign_id == campaign_id, messages.c.kind == "campaign",
+            messages.c.status.in_(ledger.DUE_STATUSES)).order_by(messages.c.id)).all()
+    return pl.DataFrame(rows, schema={"phone": pl.String, "body": pl.String}, orient="row")
+
+
+def sending_forecast(connection: Connection, organization: organizations.Organization, window: Window,
+                     unsent: pl.DataFrame, now: datetime, mps: int) -> dict:
+    """What a dispatch now would do to these messages (`phone`, `body`), and its eta."""
+    rules = Rules(window, organization.timezone, now)
+    phones, bodies = unsent["phone"].to_list(), unsent["body"].to_list()
+    suppressed = ledger.suppressed_among(connection, organization.id, phones)
+    skipped = dict.fromkeys(("suppressed", "no_window", "too_long"), 0)
+    deferred = {"window": 0, "quota": 0}
+    later: list[datetime] = []
+    go: list[str] = []
+    for phone, body in zip(phones, bodies, strict=True):
+        decision = rules.decide(phone, body, phone in suppressed)
+        if decision.action == GO:
+            go.append(phone)
+        elif decision.action == DEFER:
+            deferred[decision.reason] += 1
+            later.append(decision.not_before)
+        else:
+            skipped[decision.reason] += 1
+    quota_left = None
+    if organization.daily_quota is not None:
+        handed = ledger.handed_over_since(connection, organization.id, day_start(organization.timezone, now))
+        quota_left = organization.daily_quota - handed
+    allowed, over = split_quota(go, quota_left, rules)
+    for decision in over:
+        if decision.action == DEFER:
+            deferred["quota"] += 1
+            later.append(decision.not_before)
+        else:
+            skipped[decision.reason] += 1
+    eta = _eta(now, allowed, sorted(later), mps)
+    return {
+        "messages": {"now": allowed, "deferred": deferred, "skipped": skipped},
+        "eta": campaigns.rfc3339(eta),
+        "finishes_in_window": eta is None or eta <= _window_close(organization.timezone, window, now),
+    }
+
+
+def _eta(now: datetime, going_now: int, later: list[datetime], mps: int) -> datetime | None:
+    """When the last message would be handed over: those going now one every 1/mps
+    seconds from now, each deferred one at its not_before or after the one before."""
+    if not going_now and not later:
+        return None
+    step = timedelta(seconds=1 / mps)
+    last = now + step * max(0, going_now - 1)
+    for moment in later:
+        last = max(moment, last + step)
+    return last
+
+
+def _window_close(zone_name: str, window: Window, now: datetime) -> datetime:
+    """The end of today's window in the organization's zone."""
+    start = day_start(zone_name, now)
+    local_midnight = start.astimezone(ZoneInfo(zone_name))
+    return (local_midnight + timedelta(minutes=window.end)).astimezone(now.tzinfo)
 
 
 def audience_forecast(measured: pl.DataFrame, ucs2_characters: dict[str, int]) -> dict:

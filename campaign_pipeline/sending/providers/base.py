@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from campaign_pipeline.http.retry import backoff_delay
+
 
 @dataclass(frozen=True)
 class Accepted:
@@ -127,7 +129,7 @@ def retry_delay(
     """
     if outcome.retry_after is not None:
         return outcome.retry_after
-    return (rng or random).uniform(0, min(cap, base * 2**attempt))
+    return backoff_delay(attempt, base, cap, rng or random)  # the portal client's policy, shared
 
 
 def parse_retry_after(value: str | None) -> float | None:

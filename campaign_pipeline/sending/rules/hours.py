@@ -105,6 +105,12 @@ def _clock_changes(name: str, day: date) -> tuple[datetime, ...]:
     return tuple(changes)
 
 
+def day_start(zone_name: str, now: datetime) -> datetime:
+    """The first instant of `now`'s day in the zone (the daily quota counts from it), in UTC."""
+    zone = _zone(zone_name)
+    return datetime.combine(now.astimezone(zone).date(), time(), tzinfo=zone).astimezone(UTC)
+
+
 def next_day_start(zone_name: str, now: datetime) -> datetime:
     """The first instant of the day after `now`'s day in the zone (the daily quota's reset), in UTC.
 

@@ -1,0 +1,630 @@
+"""`campaign-cli dispatch`: hand due messages to the provider, exactly once, inside the
+recipients' sending hours (sending.md, "Sending", "Exactly once").
+
+Per campaign: take its lease (or leave it alone), move it `scheduled` ->
+`sending` (while fewer than CAMPAIGN_MAX_SENDING others are), reconcile what an
+earlier process left `submitting`, then work through its due messages in
+batches: decide each (rules/handover.py: suppression, hours, length), defer or
+skip what may not go, and hand over the rest through ledger.py's discipline
+(claim committed before the call, the answer committed after). A keeper thread
+renews the lease, re-reads the organization's share of --mps and watches the
+kill switch and the campaign's state, so a pause is seen within half a second.
+
+The proof provider (no rate to protect) runs inline, a batch per transaction;
+a live provider runs on a small thread pool behind the throttle, claiming each
+message at its throttled instant (that instant is its recorded hand-over time).
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, and_, func, or_, select, update
+
+from campaign_pipeline.common.errors import InputError
+from campaign_pipeline.common.logs import JsonLog
+from campaign_pipeline.sending import campaigns as campaign_service
+from campaign_pipeline.sending import leases, ledger, organizations
+from campaign_pipeline.sending.db.engine import writing
+from campaign_pipeline.sending.db.models import campaigns, utc_now
+from campaign_pipeline.sending.ledger import Answer, Claimed
+from campaign_pipeline.sending.providers import (
+    Accepted, AccountFailure, CannotReconcile, NotCreated, Provider, ProviderUnavailable, Rejected, Uncertain,
+    retry_delay,
+)
+from campaign_pipeline.sending.providers.base import MAX_ATTEMPTS
+from campaign_pipeline.sending.rules import lifecycle
+from campaign_pipeline.sending.rules.handover import DEFER, GO, SKIP, Rules, split_quota
+from campaign_pipeline.sending.rules.hours import day_start
+from campaign_pipeline.sending.rules.windows import parse_window
+from campaign_pipeline.sending.throttle import Throttle
+
+MAX_SENDING_VARIABLE = "CAMPAIGN_MAX_SENDING"
+DEFAULT_MAX_SENDING = 10
+BATCH = 500  # messages decided and (proof) claimed per transaction
+LIVE_WORKERS = 8  # provider calls in flight; the throttle, not this, sets the pace
+WATCH_INTERVAL = 0.5  # kill switch and campaign state re-read at least this often
+# Provider statuses a message may take when accepted; anything else reads as `accepted`.
+_PROVIDER_STATUSES = frozenset({"accepted", "queued", "sending", "sent", "delivered", "undelivered", "failed"})
+
+
+@dataclass
+class CampaignReport:
+    """One campaign's counts in this run (the stdout document's entry)."""
+
+    id: int
+    organization_id: str
+    status: str
+    handed_over: int = 0
+    deferred: int = 0
+    skipped: int = 0
+    failed: int = 0
+    pending: int = 0
+    skipped_reasons: Counter = field(default_factory=Counter)
+    deferred_reasons: Counter = field(default_factory=Counter)
+    outcomes: Counter = field(default_factory=Counter)
+    reconciled: Counter = field(default_factory=Counter)
+    failure: str | None = None  # why the provider failed the run for this campaign
+    note: str | None = None  # lease_held, waiting_max_sending, kill_switch, paused …
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+    held_lease: bool = False
+
+    def document(self) -> dict:
+        return {"id": self.id, "status": self.status, "handed_over": self.handed_over, "deferred": self.deferred,
+                "skipped": self.skipped, "failed": self.failed, "pending": self.pending}
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_sending: int = DEFAULT_MAX_SENDING
+    lease_seconds: float = leases.DEFAULT_LEASE_SECONDS
+    mps: int | None = None  # --mps: overrides the organization's
+    status_callback: str | None = None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str], mps: int | None = None) -> Settings:
+        from campaign_pipeline.common.values import checked, positive_number
+
+        def number(name: str, default: float) -> float:
+            text = env.get(name)
+            return default if not text else checked(name, positive_number, text)
+
+        base = env.get("CAMPAIGN_WEBHOOK_BASE_URL")
+        return cls(max_sending=int(number(MAX_SENDING_VARIABLE, DEFAULT_MAX_SENDING)),
+                   lease_seconds=number(leases.LEASE_SECONDS_VARIABLE, leases.DEFAULT_LEASE_SECONDS), mps=mps,
+                   status_callback=f"{base.rstrip('/')}/twilio/status" if base else None)
+
+
+# Crash points for the exactly-once proofs: CAMPAIGN_CRASH_AT=point:n kills this
+# process (SIGKILL, as kill -9) the n-th time it passes `point`; unset, nothing happens.
+CRASH_VARIABLE = "CAMPAIGN_CRASH_AT"
+_crash_counts: Counter = Counter()
+_crash_lock = threading.Lock()
+
+
+def crash_point(name: str) -> None:
+    wanted = os.environ.get(CRASH_VARIABLE)
+    if not wanted:
+        return
+    point, _, count = wanted.partition(":")
+    if point != name:
+        return
+    with _crash_lock:
+        _crash_counts[name] += 1
+        if _crash_counts[name] == int(count or 1):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class _Campaign:
+    """What one campaign's dispatch needs while it runs."""
+
+    def __init__(self, row, organization: organizations.Organization, report: CampaignReport) -> None:
+        self.id, self.organization = row.id, organization
+        self.window = parse_window(f"{row.window_start}-{row.window_end}") if row.window_start \
+            else organization.sending_window
+        self.report = report
+        self.stop = threading.Event()
+        self.lock = threading.Lock()  # the report's counters, from worker threads
+        self.throttle: Throttle | None = None
+
+
+class Dispatcher:
+    def __init__(self, engine: Engine, provider: Provider, log: JsonLog, settings: Settings,
+                 rng: random.Random | None = None) -> None:
+        self.engine, self.provider, self.log, self.settings = engine, provider, log, settings
+        self.run_id = log.run_id
+        self.holder = leases.holder_name(self.run_id)
+        self.rng = rng or random.Random()
+        self.live = provider.name != "proof"
+        # SQLite has one writer at a time; threads that queue for it inside SQLite sleep in
+        # its busy handler's coarse steps (measured: ~100 ms a statement with 8 workers), so
+        # this process's writers queue here instead. PostgreSQL's row locks need no such help.
+        self._write_lock = threading.Lock() if engine.dialect.name == "sqlite" else None
+
+    def _write(self, change, *args, **kwargs):
+        if self._write_lock is None:
+            return change(*args, **kwargs)
+        with self._write_lock:
+            return change(*args, **kwargs)
+
+    # -- which campaigns ---------------------------------------------------
+
+    def due_campaigns(self, organization_id: str | None = None, campaign_id: int | str | None = None,
+                      now: datetime | None = None) -> list:
+        """Rows of the campaigns a dispatch looks at: `sending`, and `scheduled` whose time
+        has come; with --campaign that one whatever its state (NotFound when it is not)."""
+        now = now or utc_now()
+        with self.engine.connect() as connection:
+            if organization_id is not None:
+                campaign_service.require_organization(connection, organization_id)
+            if campaign_id is not None:
+                if organization_id is None:
+                    row = connection.execute(select(campaigns).where(
+                        campaigns.c.id == campaign_service._id(campaign_id))).first()
+                    if row is None:
+                        raise campaign_service.NotFound(f"campaign {campaign_id} not found")
+                    return [row]
+                return [campaign_service.get_campaign(connection, organization_id, campaign_id)]
+            query = select(campaigns).where(or_(
+                campaigns.c.status == "sending",
+                and_(campaigns.c.status == "scheduled", campaigns.c.scheduled_at <= now)))
+            if organization_id is not None:
+                query = query.where(campaigns.c.organization_id == organization_id)
+            return list(connection.execute(query.order_by(campaigns.c.id)))
+
+    def check_senders(self, rows) -> None:
+        """A live provider needs each due campaign's organization to have a sender: a usage
+        error before anything changes."""
+        if not self.live:
+            return
+        with self.engine.connect() as connection:
+            for row in rows:
+                if row.status not in ("scheduled", "sending"):
+                    continue
+                sender = organizations.settings(connection, row.organization_id).sender
+                if not sender:
+                    raise InputError(f"organization {row.organization_id} has no sender: campaign-cli org set "
+                                     f"{row.organization_id} --sender S (SMS_PROVIDER={self.provider.name})")
+
+    # -- one campaign ------------------------------------------------------------
+
+    def dispatch(self, row) -> CampaignReport:
+        with self.engine.connect() as connection:
+            organization = organizations.settings(connection, row.organization_id)
+        report = CampaignReport(row.id, row.organization_id, row.status)
+        if row.status not in ("scheduled", "sending") or (row.status == "scheduled" and row.scheduled_at > utc_now()):
+            report.note = "not_due"
+            return self._close(report)
+        if not leases.acquire(self.engine, row.id, row.organization_id, self.holder, self.settings.lease_seconds):
+            self.log.info("lease_held", campaign_id=row.id, organization_id=row.organization_id)
+            report.note = "lease_held"
+            return self._close(report)
+        report.held_lease = True
+        campaign = _Campaign(row, organization, report)
+        keeper = threading.Thread(target=self._keep, args=(campaign,), name=f"lease-{row.id}", daemon=True)
+        try:
+            if row.status == "scheduled" and not self._start(row.id):
+                report.note = "waiting_max_sending"
+                self.log.info("campaign_waiting", campaign_id=row.id, reason="max_sending",
+                              max_sending=self.settings.max_sending)
+                return self._close(report)
+            campaign.throttle = Throttle(self._rate(campaign))
+            keeper.start()
+            self.log.info("campaign_dispatching", campaign_id=row.id, organization_id=row.organization_id,
+                          provider=self.provider.name)
+            if self._reconcile_left(campaign):
+                self._work(campaign)
+            self._finish_if_done(row.id)
+        finally:
+            campaign.stop.set()
+            if keeper.is_alive():
+                keeper.join()
+            leases.release(self.engine, row.id, self.holder)
+        return self._close(report)
+
+    def _close(self, report: CampaignReport) -> CampaignReport:
+        with self.engine.connect() as connection:
+            report.status = connection.execute(select(campaigns.c.status).where(campaigns.c.id == report.id)).scalar()
+            report.pending = ledger.counts(connection, report.id).get("pending", 0)
+        report.finished = time.time()
+        return report
+
+    def _start(self, campaign_id: int) -> bool:
+        """`scheduled` -> `sending` in one guarded statement, unless CAMPAIGN_MAX_SENDING
+        others are sending."""
+        now = utc_now()
+        sending = campaigns.alias("sending_now")
+        others = select(func.count()).select_from(sending).where(sending.c.status == "sending").scalar_subquery()
+        with writing(self.engine) as connection, connection.begin():
+            started = connection.execute(
+                update(campaigns).where(campaigns.c.id == campaign_id,
+                                        campaigns.c.status.in_(sorted(lifecycle.allowed_from("start"))),
+                                        others < self.settings.max_sending)
+                .values(status=lifecycle.target("start", "scheduled"), sending_started_at=now, updated_at=now)
+            ).rowcount == 1
+        if started:
+            self.log.info("campaign_started", campaign_id=campaign_id)
+        return started
+
+    def _finish_if_done(self, campaign_id: int) -> None:
+        """`sending` -> `sent` when nothing is pending, deferred or submitting, then the
+        rollup (`failed` when every handed-over message failed)."""
+        with writing(self.engine) as connection, connection.begin():
+            counts = ledger.counts(connection, campaign_id)
+            if any(counts.get(status) for status in ("pending", "deferred", "submitting")):
+                return
+            now = utc_now()
+            done = connection.execute(
+                update(campaigns).where(campaigns.c.id == campaign_id, campaigns.c.status == "sending")
+                .values(status="sent", finished_at=now, updated_at=now)).rowcount == 1
+            if done and lifecycle.campaign_rollup(counts) == "failed":
+                connection.execute(update(campaigns).where(campaigns.c.id == campaign_id, campaigns.c.status == "sent")
+                                   .values(status="failed", updated_at=now))
+        if done:
+            self.log.info("campaign_finished", campaign_id=campaign_id, messages=counts)
+
+    # -- the keeper: lease, rate share, stop signals ---------------------------------
+
+    def _rate(self, campaign: _Campaign) -> float | None:
+        if not self.live:
+            return None  # proof: nothing to protect, full speed
+        mps = self.settings.mps or campaign.organization.mps
+        with self.engine.connect() as connection:
+            sharing = max(1, leases.live_leases(connection, campaign.organization.id))
+        return mps / sharing
+
+    def _keep(self, campaign: _Campaign) -> None:
+        renew_every = self.settings.lease_seconds / 3
+        last_renewal = time.monotonic()
+        while not campaign.stop.wait(WATCH_INTERVAL):
+            try:
+                reason = ledger.stopped(self.engine, campaign.id)
+                if reason:
+                    self._halt(campaign, reason)
+                    return
+                if time.monotonic() - last_renewal >= renew_every:
+                    if not leases.renew(self.engine, campaign.id, self.holder, self.settings.lease_seconds):
+                        self._halt(campaign, "lease_lost")
+                        return
+                    last_renewal = time.monotonic()
+                    campaign.throttle.set_rate(self._rate(campaign))
+            except Exception as error:  # the database went away: stop handing over
+                self._halt(campaign, f"database: {type(error).__name__}")
+                return
+
+    def _halt(self, campaign: _Campaign, reason: str) -> None:
+        if not campaign.stop.is_set():
+            campaign.report.note = campaign.report.note or reason
+            self.log.info("dispatch_stopped", campaign_id=campaign.id, reason=reason)
+            campaign.stop.set()
+
+    # -- reconciliation ------------------------------------------------------------
+
+    def _reconcile_left(self, campaign: _Campaign) -> bool:
+        """Settles every message an earlier process left `submitting`; False when the
+        provider could not say (then nothing new is handed over)."""
+        with self.engine.connect() as connection:
+            left = ledger.submitting(connection, campaign.id)
+        for claimed in left:
+            found = self._reconcile(campaign, claimed)
+            if found == "unavailable":
+                return False
+            campaign.report.reconciled[found] += 1
+        if left:
+            self.log.info("reconciled", campaign_id=campaign.id, **dict(campaign.report.reconciled))
+        return True
+
+    def _reconcile(self, campaign: _Campaign, claimed: Claimed) -> str:
+        """Asks the provider whether this attempt created a message: found (recorded), absent
+        (back to pending: it may be sent again), unknown (cannot list), unavailable."""
+        sender = campaign.organization.sender or ""
+        try:
+            message = self.provider.find_message(claimed.phone, claimed.body, sender, claimed.started_at)
+        except CannotReconcile:
+            self._write(ledger.finish, self.engine, [Answer(claimed.id, claimed.attempt, "unknown", "unknown")],
+                          campaign.organization.id)
+            return "unknown"
+        except (ProviderUnavailable, AccountFailure) as error:
+            self._fail(campaign, f"reconciliation: {error}")
+            return "unavailable"
+        if message is None:
+            self._write(ledger.release, self.engine, claimed, "absent")
+            return "absent"
+        self._write(ledger.finish, self.engine, [Answer(claimed.id, claimed.attempt, _status(message.status), "reconciled",
+                                           message.status, message.provider_id, message.error_code)],
+                      campaign.organization.id)
+        return "found"
+
+    def _fail(self, campaign: _Campaign, reason: str) -> None:
+        with campaign.lock:
+            if campaign.report.failure is None:
+                campaign.report.failure = reason
+                self.log.error("provider_failed", campaign_id=campaign.id, message=reason)
+        campaign.stop.set()
+
+    # -- the work loop ---------------------------------------------------------------
+
+    def _work(self, campaign: _Campaign) -> None:
+        after = 0
+        pool = ThreadPoolExecutor(LIVE_WORKERS, thread_name_prefix="handover") if self.live else None
+        try:
+            with self.log.progress("dispatch", unit="messages") as progress:
+                while not campaign.stop.is_set():
+                    now = utc_now()
+                    with self.engine.connect() as connection:
+                        batch = ledger.due(connection, campaign.id, now, self._batch_size(campaign), after)
+                        suppressed = ledger.suppressed_among(connection, campaign.organization.id,
+                                                             (m.phone for m in batch))
+                    if not batch:
+                        return
+                    after = batch[-1].id
+                    go = self._decide(campaign, batch, suppressed, now)
+                    if pool is None:
+                        self._hand_over_inline(campaign, go, now)
+                    else:
+                        for future in [pool.submit(self._hand_over_one, campaign, due) for due in go]:
+                            future.result()
+                    report = campaign.report
+                    progress.advance(len(batch))
+                    progress.counters.update(handed_over=report.handed_over, deferred=report.deferred,
+                                             skipped=report.skipped, failed=report.failed)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+
+    def _batch_size(self, campaign: _Campaign) -> int:
+        """Proof: BATCH a transaction. Live: about two seconds of hand-overs, so the rules
+        decided at the batch's start (hours, suppressions) are at most that old."""
+        rate = campaign.throttle.rate
+        return BATCH if rate is None else max(LIVE_WORKERS * 2, min(BATCH, int(rate * 2)))
+
+    def _decide(self, campaign: _Campaign, batch, suppressed: set[str], now: datetime) -> list:
+        rules = Rules(campaign.window, campaign.organization.timezone, now)
+        skips, defers, go = {}, {}, []
+        for due in batch:
+            decision = rules.decide(due.phone, due.body, due.phone in suppressed)
+            if decision.action == GO:
+                go.append(due)
+            elif decision.action == SKIP:
+                skips[due.id] = decision.reason
+            else:
+                defers[due.id] = (decision.not_before, decision.reason)
+        self._apply(campaign, skips, defers)
+        return go
+
+    def _apply(self, campaign: _Campaign, skips: dict[int, str], defers: dict[int, tuple]) -> None:
+        report = campaign.report
+        if skips:
+            skipped = self._write(ledger.skip, self.engine, skips)
+            with campaign.lock:
+                report.skipped += skipped
+                report.skipped_reasons.update(skips.values())
+        if defers:
+            deferred = self._write(ledger.defer, self.engine, {i: when for i, (when, _) in defers.items()})
+            with campaign.lock:
+                report.deferred += deferred
+                report.deferred_reasons.update(reason for _, reason in defers.values())
+
+    def _quota(self, campaign: _Campaign, now: datetime) -> tuple[int | None, datetime | None]:
+        quota = campaign.organization.daily_quota
+        return (None, None) if quota is None else (quota, day_start(campaign.organization.timezone, now))
+
+    def _over_quota(self, campaign: _Campaign, over: list[int], phones: dict[int, str], now: datetime) -> None:
+        if not over:
+            return
+        rules = Rules(campaign.window, campaign.organization.timezone, now)
+        _, decisions = split_quota([phones[i] for i in over], 0, rules)
+        skips = {i: d.reason for i, d in zip(over, decisions) if d.action == SKIP}
+        defers = {i: (d.not_before, d.reason) for i, d in zip(over, decisions) if d.action == DEFER}
+        self._apply(campaign, skips, defers)
+
+    def _hand_over_inline(self, campaign: _Campaign, go: list, now: datetime) -> None:
+        """Proof (or any provider without a rate): one claim per batch, answers recorded
+        per batch; the claim commits before any of its messages is handed over."""
+        if not go:
+            return
+        quota, since = self._quota(campaign, now)
+        claim = self._write(ledger.claim, self.engine, campaign.id, campaign.organization.id, [m.id for m in go], self.run_id,
+                             now, quota, since)
+        if claim.stopped:
+            self._halt(campaign, claim.stopped)
+            return
+        self._over_quota(campaign, claim.over_quota, {m.id: m.phone for m in go}, now)
+        crash_point("claimed")
+        answers = []
+        for claimed in claim.claimed:
+            answer = self._settle(campaign, claimed)
+            if answer is not None:
+                answers.append(answer)
+        crash_point("answered")
+        self._write(ledger.finish, self.engine, answers, campaign.organization.id)
+        crash_point("recorded")
+        self._count(campaign, answers)
+
+    def _hand_over_one(self, campaign: _Campaign, due) -> None:
+        """A live provider: wait for the throttle, claim at that instant, call, record."""
+        instant = campaign.throttle.wait(campaign.stop)
+        if instant is None:
+            return
+        now = datetime.fromtimestamp(instant, UTC)
+        quota, since = self._quota(campaign, now)
+        claim = self._write(ledger.claim, self.engine, campaign.id, campaign.organization.id, [due.id], self.run_id, now,
+                             quota, since)
+        if claim.stopped:
+            self._halt(campaign, claim.stopped)
+            return
+        self._over_quota(campaign, claim.over_quota, {due.id: due.phone}, now)
+        for claimed in claim.claimed:
+            crash_point("claimed")
+            answer = self._settle(campaign, claimed)
+            if answer is not None:
+                crash_point("answered")
+                self._write(ledger.finish, self.engine, [answer], campaign.organization.id)
+                crash_point("recorded")
+                self._count(campaign, [answer])
+
+    def _count(self, campaign: _Campaign, answers: list[Answer]) -> None:
+        with campaign.lock:
+            for answer in answers:
+                campaign.report.outcomes[answer.outcome] += 1
+                if answer.outcome in ("rejected", "opt_out"):
+                    campaign.report.failed += 1
+                campaign.report.handed_over += 1
+
+    def _settle(self, campaign: _Campaign, claimed: Claimed) -> Answer | None:
+        """Calls the provider for a claimed message until its outcome is known. The Answer
+        to record, or None when the message was put back (pending) or left submitting."""
+        organization = campaign.organization
+        sender = organization.sender or "proof"
+        tries = 0
+        while True:
+            try:
+                outcome = self.provider.send(claimed.phone, claimed.body, sender, self.settings.status_callback)
+            except AccountFailure as error:
+                self._write(ledger.release, self.engine, claimed, "account_failure")  # refused: nothing was created
+                self._fail(campaign, str(error))
+                return None
+            if isinstance(outcome, Accepted):
+                return Answer(claimed.id, claimed.attempt, _status(outcome.status), "accepted", outcome.status,
+                              outcome.provider_id)
+            if isinstance(outcome, Rejected):
+                return Answer(claimed.id, claimed.attempt, "failed", "opt_out" if outcome.opt_out else "rejected",
+                              "failed", None, outcome.code)
+            if isinstance(outcome, Uncertain):
+                self.log.warning("uncertain_attempt", campaign_id=campaign.id, message_id=claimed.id,
+                                 attempt=claimed.attempt, reason=outcome.reason)
+                found = self._reconcile(campaign, claimed)
+                with campaign.lock:
+                    campaign.report.reconciled[found] += 1
+                    if found in ("found", "unknown"):
+                        campaign.report.handed_over += 1
+                        campaign.report.outcomes["reconciled" if found == "found" else "unknown"] += 1
+                if found != "absent":
+                    return None
+                # Absent: the provider created nothing, the message is pending again; it is
+                # claimed anew (a new attempt, the same checks as any claim) and sent again.
+                tries += 1
+                if tries >= MAX_ATTEMPTS or campaign.stop.is_set():
+                    self._fail(campaign, f"retries exhausted for message {claimed.id}: {outcome.reason}")
+                    return None
+                if self.live and campaign.throttle.wait(campaign.stop) is None:
+                    return None
+                claimed = self._reclaim(campaign, claimed)
+                if claimed is None:
+                    return None
+                continue
+            tries += 1  # NotCreated
+            if tries >= MAX_ATTEMPTS or campaign.stop.is_set():
+                if self._write(ledger.release, self.engine, claimed, "not_created"):
+                    self._fail(campaign, f"retries exhausted for message {claimed.id}: {outcome.reason}")
+                return None
+            delay = retry_delay(outcome, tries - 1, self.rng)
+            self.log.info("retrying", campaign_id=campaign.id, message_id=claimed.id, attempt=claimed.attempt,
+                          seconds=round(delay, 3), reason=outcome.reason)
+            if campaign.stop.wait(delay):
+                self._write(ledger.release, self.engine, claimed, "not_created")
+                return None
+            claimed = self._write(ledger.retry, self.engine, claimed, "not_created", self.run_id, organization.id)
+            if claimed is None:
+                return None
+            if self.live and campaign.throttle.wait(campaign.stop) is None:
+                self._write(ledger.release, self.engine, claimed, "stopped")
+                return None
+
+    def _reclaim(self, campaign: _Campaign, claimed: Claimed) -> Claimed | None:
+        """An uncertain attempt that reconciliation found absent is pending again: claim it
+        as a new attempt (the same checks as any claim: kill switch, state, quota)."""
+        now = utc_now()
+        quota, since = self._quota(campaign, now)
+        claim = self._write(ledger.claim, self.engine, campaign.id, campaign.organization.id, [claimed.id], self.run_id, now,
+                             quota, since)
+        if claim.stopped:
+            self._halt(campaign, claim.stopped)
+        self._over_quota(campaign, claim.over_quota, {claimed.id: claimed.phone}, now)
+        return claim.claimed[0] if claim.claimed else None
+
+
+def _status(provider_status: str) -> str:
+    return provider_status if provider_status in _PROVIDER_STATUSES else "accepted"
+
+
+def wait_seconds(engine: Engine, rows, now: datetime) -> float | None:
+    """How long `--until-done` sleeps before the next pass: until the earliest deferred
+    message, scheduled start or lease expiry among these campaigns (None: nothing left)."""
+    moments = []
+    with engine.connect() as connection:
+        for row in rows:
+            status = connection.execute(select(campaigns.c.status, campaigns.c.scheduled_at)
+                                        .where(campaigns.c.id == row.id)).first()
+            if status.status == "scheduled":
+                moments.append(max(status.scheduled_at, now))
+                continue
+            if status.status != "sending":
+                continue
+            counts = ledger.counts(connection, row.id)
+            if counts.get("pending") or counts.get("submitting"):
+                expiry = leases.lease_expiry(connection, row.id)
+                moments.append(min(expiry, now + timedelta(seconds=1)) if expiry else now)
+            elif counts.get("deferred"):
+                moments.append(ledger.next_not_before(connection, row.id))
+    if not moments:
+        return None
+    return max(0.0, (min(moments) - now).total_seconds())
+
+
+def _merge(total: CampaignReport | None, report: CampaignReport) -> CampaignReport:
+    """One campaign's counts over the passes of an `--until-done` run."""
+    if total is None:
+        return report
+    for name in ("handed_over", "deferred", "skipped", "failed"):
+        setattr(total, name, getattr(total, name) + getattr(report, name))
+    for name in ("skipped_reasons", "deferred_reasons", "outcomes", "reconciled"):
+        getattr(total, name).update(getattr(report, name))
+    total.status, total.pending, total.finished = report.status, report.pending, report.finished
+    total.failure = total.failure or report.failure
+    total.note = report.note
+    total.held_lease = total.held_lease or report.held_lease
+    return total
+
+
+def run_dispatch(engine: Engine, provider: Provider, log: JsonLog, settings: Settings, *,
+                 organization_id: str | None = None, campaign_id: int | str | None = None, until_done: bool = False,
+                 output_root: str | None = None, sleep=time.sleep) -> tuple[dict, int]:
+    """The whole `dispatch` command: (the stdout document, the exit status)."""
+    dispatcher = Dispatcher(engine, provider, log, settings)
+    rows = dispatcher.due_campaigns(organization_id, campaign_id)
+    dispatcher.check_senders(rows)
+    reports: dict[int, CampaignReport] = {}
+    while True:
+        for row in rows:
+            reports[row.id] = _merge(reports.get(row.id), dispatcher.dispatch(row))
+        if not until_done or any(r.failure for r in reports.values()):
+            break
+        wait = wait_seconds(engine, rows, utc_now())
+        if wait is None:
+            break
+        log.info("dispatch_sleeping", seconds=round(wait, 3))
+        sleep(min(max(wait, 0.2), 60.0))
+        rows = dispatcher.due_campaigns(organization_id, campaign_id)
+    if output_root is not None:
+        from campaign_pipeline.sending.artifacts import write_reports
+
+        for report in reports.values():
+            if report.held_lease:
+                folder = write_reports(engine, output_root, report, dispatcher.run_id, provider.name)
+                log.info("dispatch_reports", campaign_id=report.id, folder=folder)
+    failed = [r for r in reports.values() if r.failure]
+    log.info("dispatch_done", campaigns=len(reports), handed_over=sum(r.handed_over for r in reports.values()),
+             failed_campaigns=len(failed))
+    document = {"run_id": dispatcher.run_id, "campaigns": [r.document() for r in reports.values()]}
+    return document, 1 if failed else 0

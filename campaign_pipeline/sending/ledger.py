@@ -1,0 +1,277 @@
+"""The messages' and attempts' state changes around a hand-over (sending.md, "Exactly once").
+
+Every change is a guarded UPDATE that names the state it expects
+(`WHERE id = ? AND status = 'submitting' AND attempts = ?`), so a change made
+from a stale view matches nothing instead of overwriting someone else's. The
+order that makes "exactly once" hold across kill -9:
+
+1. `claim`: `pending`/`deferred` -> `submitting`, attempts + 1, an attempt row
+   (number, started_at, run_id) - committed BEFORE the provider is called;
+2. the provider call;
+3. `finish` (the answer), `retry` (surely not created: a new attempt) or
+   `release` (back to `pending`), committed after it.
+
+A process killed between 1 and 3 leaves `submitting` with an open attempt row:
+the next dispatch reconciles it with the provider before anything else
+(dispatcher.py). Claims and finishes take many messages per transaction where
+that weakens nothing: a claim commits before any of its messages is sent, and
+each finish commits outcomes that have already happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, insert, or_, select, update
+
+from campaign_pipeline.sending import suppressions
+from campaign_pipeline.sending.db.models import suppressions as suppression_rows
+from campaign_pipeline.sending.db.engine import writing
+from campaign_pipeline.sending.db.models import ALL_ORGANIZATIONS, attempts, campaigns, messages, switches, utc_now
+from campaign_pipeline.sending.kill_switch import KILL_SWITCH
+
+DUE_STATUSES = ("pending", "deferred")
+
+
+@dataclass(frozen=True)
+class Due:
+    id: int
+    phone: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    attempt: int
+    phone: str
+    body: str
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What to record for one finished attempt."""
+
+    message_id: int
+    attempt: int
+    status: str  # the message's new status
+    outcome: str  # the attempt's: accepted, rejected, opt_out, reconciled, unknown
+    provider_status: str | None = None
+    provider_message_id: str | None = None
+    error_code: str | None = None
+
+
+def _due_now(now: datetime):
+    return or_(messages.c.status == "pending",
+               and_(messages.c.status == "deferred", messages.c.not_before <= now))
+
+
+def due(connection: Connection, campaign_id: int, now: datetime, limit: int, after_id: int = 0) -> list[Due]:
+    """The campaign's messages due now, in id order (the audience's order)."""
+    rows = connection.execute(
+        select(messages.c.id, messages.c.phone, messages.c.body)
+        .where(messages.c.campaign_id == campaign_id, messages.c.kind == "campaign", messages.c.id > after_id,
+               _due_now(now))
+        .order_by(messages.c.id).limit(limit)
+    ).all()
+    return [Due(*row) for row in rows]
+
+
+def counts(connection: Connection, campaign_id: int) -> dict[str, int]:
+    return dict(connection.execute(
+        select(messages.c.status, func.count()).where(messages.c.campaign_id == campaign_id,
+                                                      messages.c.kind == "campaign")
+        .group_by(messages.c.status)).all())
+
+
+def next_not_before(connection: Connection, campaign_id: int) -> datetime | None:
+    return connection.execute(
+        select(func.min(messages.c.not_before)).where(messages.c.campaign_id == campaign_id,
+                                                      messages.c.kind == "campaign",
+                                                      messages.c.status == "deferred")).scalar()
+
+
+def suppressed_among(connection: Connection, organization_id: str, phones: Iterable[str]) -> set[str]:
+    """Which of these numbers are suppressed now, for the organization or for every one."""
+    phones = sorted(set(phones))
+    found: set[str] = set()
+    for start in range(0, len(phones), 500):  # bounded IN lists
+        found.update(connection.execute(
+            select(suppression_rows.c.phone).where(
+                suppression_rows.c.organization_id.in_([organization_id, ALL_ORGANIZATIONS]),
+                suppression_rows.c.phone.in_(phones[start:start + 500]))).scalars())
+    return found
+
+
+def handed_over_since(connection: Connection, organization_id: str, since: datetime) -> int:
+    """Campaign messages of the organization handed over since `since` (the daily quota;
+    test messages are not counted)."""
+    return connection.execute(
+        select(func.count()).select_from(messages)
+        .where(messages.c.organization_id == organization_id, messages.c.kind == "campaign",
+               messages.c.handed_over_at >= since)).scalar_one()
+
+
+def skip(engine: Engine, reasons: dict[int, str]) -> int:
+    """`skipped` with a reason, for messages still due (pending or deferred)."""
+    return _set_due(engine, reasons, lambda reason: {"status": "skipped", "reason": reason, "not_before": None})
+
+
+def defer(engine: Engine, not_before: dict[int, datetime]) -> int:
+    return _set_due(engine, not_before, lambda when: {"status": "deferred", "not_before": when})
+
+
+def _set_due(engine: Engine, by_message: dict[int, object], values) -> int:
+    """One UPDATE per distinct value (an audience shares a few windows and reasons)."""
+    groups: dict[object, list[int]] = {}
+    for message_id, value in by_message.items():
+        groups.setdefault(value, []).append(message_id)
+    changed = 0
+    with writing(engine) as connection, connection.begin():
+        now = utc_now()
+        for value, ids in groups.items():
+            for start in range(0, len(ids), 500):
+                changed += connection.execute(
+                    update(messages).where(messages.c.id.in_(ids[start:start + 500]),
+                                           messages.c.status.in_(DUE_STATUSES))
+                    .values(updated_at=now, **values(value))).rowcount
+    return changed
+
+
+@dataclass
+class ClaimResult:
+    claimed: list[Claimed]
+    over_quota: list[int]  # ids the day's quota refused, still due
+    stopped: str | None  # why nothing may be handed over: kill_switch, or the campaign's state
+
+
+def claim(engine: Engine, campaign_id: int, organization_id: str, ids: Sequence[int], run_id: str, now: datetime,
+          quota: int | None = None, day_start: datetime | None = None) -> ClaimResult:
+    """Marks these due messages `submitting` with a new attempt each, in one transaction
+    that first re-reads the kill switch and the campaign's state (step 1) and counts the
+    day's hand-overs (step 4), so no claim ever goes past a switch, a pause or the quota
+    the database saw at that moment."""
+    with writing(engine) as connection, connection.begin():
+        stopped = _stopped(connection, campaign_id)
+        if stopped or not ids:
+            return ClaimResult([], [], stopped)
+        over: list[int] = []
+        if quota is not None:
+            left = max(0, quota - handed_over_since(connection, organization_id, day_start))
+            ids, over = list(ids[:left]), list(ids[left:])
+        claimed: list[Claimed] = []
+        for start in range(0, len(ids), 500):
+            rows = connection.execute(
+                update(messages)
+                .where(messages.c.id.in_(ids[start:start + 500]), messages.c.campaign_id == campaign_id,
+                       _due_now(now))
+                .values(status="submitting", attempts=messages.c.attempts + 1, handed_over_at=now,
+                        not_before=None, updated_at=now)
+                .returning(messages.c.id, messages.c.attempts, messages.c.phone, messages.c.body)).all()
+            claimed.extend(Claimed(row.id, row.attempts, row.phone, row.body, now) for row in rows)
+        if claimed:
+            connection.execute(insert(attempts), [
+                {"message_id": c.id, "organization_id": organization_id, "number": c.attempt, "started_at": now,
+                 "run_id": run_id} for c in claimed])
+        claimed.sort(key=lambda c: c.id)
+        return ClaimResult(claimed, over, None)
+
+
+def _stopped(connection: Connection, campaign_id: int) -> str | None:
+    kill = connection.execute(select(exists().where(switches.c.name == KILL_SWITCH, switches.c.value == "on"))).scalar()
+    if kill:
+        return "kill_switch"
+    status = connection.execute(select(campaigns.c.status).where(campaigns.c.id == campaign_id)).scalar()
+    return None if status == "sending" else (status or "deleted")
+
+
+def stopped(engine: Engine, campaign_id: int) -> str | None:
+    with engine.connect() as connection:
+        return _stopped(connection, campaign_id)
+
+
+_FINISH_MESSAGE = (
+    update(messages)
+    .where(messages.c.id == bindparam("m_id"), messages.c.status == "submitting",
+           messages.c.attempts == bindparam("m_attempt"))
+)
+_FINISH_ATTEMPT = (
+    update(attempts)
+    .where(attempts.c.message_id == bindparam("m_id"), attempts.c.number == bindparam("m_attempt"),
+           attempts.c.outcome.is_(None))
+    .values(finished_at=bindparam("a_finished"), outcome=bindparam("a_outcome"),
+            provider_status=bindparam("a_provider_status"), error_code=bindparam("a_error_code"))
+)
+
+
+def finish(engine: Engine, answers: Sequence[Answer], organization_id: str) -> None:
+    """Records the providers' answers: each message leaves `submitting` only if it is
+    still in that attempt. An opt-out rejection also suppresses the number for the
+    organization (`provider_opt_out`), in the same transaction."""
+    if not answers:
+        return
+    now = utc_now()
+    with writing(engine) as connection, connection.begin():
+        connection.execute(
+            _FINISH_MESSAGE.values(status=bindparam("m_status"), provider_message_id=bindparam("m_provider_id"),
+                                   error_code=bindparam("m_error_code"), status_at=bindparam("a_finished"),
+                                   updated_at=bindparam("a_finished")),
+            [{"m_id": a.message_id, "m_attempt": a.attempt, "m_status": a.status,
+              "m_provider_id": a.provider_message_id, "m_error_code": a.error_code, "a_finished": now}
+             for a in answers])
+        _close_attempts(connection, answers, now)
+        for answer in answers:
+            if answer.outcome == "opt_out":
+                phone = connection.execute(select(messages.c.phone).where(messages.c.id == answer.message_id)).scalar()
+                suppressions.add_one(connection, organization_id, phone, "provider_opt_out", "provider")
+
+
+def _close_attempts(connection: Connection, answers: Sequence[Answer], now: datetime) -> None:
+    connection.execute(_FINISH_ATTEMPT, [
+        {"m_id": a.message_id, "m_attempt": a.attempt, "a_finished": now, "a_outcome": a.outcome,
+         "a_provider_status": a.provider_status, "a_error_code": a.error_code} for a in answers])
+
+
+def retry(engine: Engine, claimed: Claimed, outcome: str, run_id: str, organization_id: str) -> Claimed | None:
+    """Closes an attempt that surely created nothing and opens the next one, the message
+    staying `submitting`; None when the message is no longer in that attempt."""
+    now = utc_now()
+    with writing(engine) as connection, connection.begin():
+        moved = connection.execute(
+            _FINISH_MESSAGE.values(attempts=messages.c.attempts + 1, updated_at=now),
+            {"m_id": claimed.id, "m_attempt": claimed.attempt}).rowcount
+        if moved != 1:
+            return None
+        _close_attempts(connection, [Answer(claimed.id, claimed.attempt, "submitting", outcome)], now)
+        connection.execute(insert(attempts).values(message_id=claimed.id, organization_id=organization_id,
+                                                   number=claimed.attempt + 1, started_at=now, run_id=run_id))
+    return Claimed(claimed.id, claimed.attempt + 1, claimed.phone, claimed.body, now)
+
+
+def release(engine: Engine, claimed: Claimed, outcome: str) -> bool:
+    """Back to `pending` (nothing was created): a later dispatch sends it."""
+    now = utc_now()
+    with writing(engine) as connection, connection.begin():
+        moved = connection.execute(
+            _FINISH_MESSAGE.values(status="pending", handed_over_at=None, updated_at=now),
+            {"m_id": claimed.id, "m_attempt": claimed.attempt}).rowcount
+        if moved == 1:
+            _close_attempts(connection, [Answer(claimed.id, claimed.attempt, "pending", outcome)], now)
+    return moved == 1
+
+
+def submitting(connection: Connection, campaign_id: int) -> list[Claimed]:
+    """Messages left `submitting` (by a process that stopped before recording the answer),
+    with the attempt that was open."""
+    rows = connection.execute(
+        select(messages.c.id, messages.c.attempts, messages.c.phone, messages.c.body, attempts.c.started_at)
+        .join(attempts, and_(attempts.c.message_id == messages.c.id, attempts.c.number == messages.c.attempts),
+              isouter=True)
+        .where(messages.c.campaign_id == campaign_id, messages.c.status == "submitting")
+        .order_by(messages.c.id)).all()
+    # An attempt row is committed with its `submitting`; should one be missing, look back a week.
+    since = utc_now() - timedelta(days=7)
+    return [Claimed(row.id, row.attempts, row.phone, row.body, row.started_at or since) for row in rows]

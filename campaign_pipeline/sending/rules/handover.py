@@ -1,0 +1,78 @@
+"""What happens to one due message now (sending.md, "Sending", steps 2, 3, 4 and 6).
+
+Plain rules, no I/O: the dispatcher and the forecast (`dispatch --dry-run`,
+`campaign preview`) both decide with `decide` and `split_quota`, so a dry run
+says exactly what a dispatch would do now. Steps 1 (kill switch and state) and
+5 (throttle) are the dispatcher's, since they are about the run, not the message.
+
+Choice where the contract is silent: a body over 1,600 characters is skipped
+(`too_long`) once it is inside its window, before the quota, so a message that
+can never be handed over does not take one of the day's quota places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from campaign_pipeline.sending.rules.encoding import too_long
+from campaign_pipeline.sending.rules.hours import next_window_time, quota_not_before, recipient_zones
+from campaign_pipeline.sending.rules.windows import Window
+
+GO, DEFER, SKIP = "go", "defer", "skip"
+
+
+@dataclass(frozen=True)
+class Decision:
+    action: str  # go | defer | skip
+    reason: str | None = None  # skip: suppressed, no_window, too_long; defer: window, quota
+    not_before: datetime | None = None
+
+
+GO_NOW = Decision(GO)
+
+
+class Rules:
+    """The organization's (or the campaign's) window and zone, at one instant; caches
+    each zone set's next window, since an audience has few distinct ones."""
+
+    def __init__(self, window: Window, organization_zone: str, now: datetime) -> None:
+        self.window, self.organization_zone, self.now = window, organization_zone, now
+        self._opens: dict[tuple[str, ...], datetime | None] = {}
+        self._quota_opens: dict[tuple[str, ...], datetime | None] = {}
+
+    def zones(self, phone: str) -> tuple[str, ...]:
+        return recipient_zones(phone, self.organization_zone)
+
+    def decide(self, phone: str, body: str, suppressed: bool) -> Decision:
+        """Steps 2 (suppression), 3 (sending hours) and 6 (length)."""
+        if suppressed:
+            return Decision(SKIP, "suppressed")
+        zones = self.zones(phone)
+        if zones not in self._opens:
+            self._opens[zones] = next_window_time(zones, self.window, self.now)
+        opens = self._opens[zones]
+        if opens is None:
+            return Decision(SKIP, "no_window")
+        if opens > self.now:
+            return Decision(DEFER, "window", opens)
+        if too_long(body):
+            return Decision(SKIP, "too_long")
+        return GO_NOW
+
+    def over_quota(self, phone: str) -> Decision:
+        """Step 4 for a message past the day's quota: deferred to the organization's next
+        day, when all its zones are inside the window (none within 7 days: no_window)."""
+        zones = self.zones(phone)
+        if zones not in self._quota_opens:
+            self._quota_opens[zones] = quota_not_before(zones, self.window, self.organization_zone, self.now)
+        opens = self._quota_opens[zones]
+        return Decision(SKIP, "no_window") if opens is None else Decision(DEFER, "quota", opens)
+
+
+def split_quota(phones: Sequence[str], quota_left: int | None, rules: Rules) -> tuple[int, list[Decision]]:
+    """Of messages that may go now (in order), how many the quota lets go, and the
+    decisions of the rest. `quota_left` None: no quota."""
+    allowed = len(phones) if quota_left is None else max(0, min(len(phones), quota_left))
+    return allowed, [rules.over_quota(phone) for phone in phones[allowed:]]

@@ -1,0 +1,54 @@
+"""At most `rate` hand-overs in any one-second interval (sending.md, "Sending", step 5).
+
+Two guards: hand-overs are spaced 1/rate apart (no bursts), and a sliding
+record of the last second's hand-overs refuses the (floor(rate)+1)-th, so the
+bound holds however the threads that share one Throttle are scheduled. The
+rate may change while running (the organization's --mps divided among the live
+leases, re-read at each lease renewal).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+
+WINDOW = 1.0
+# A hair of margin for the rounding of the stored timestamps.
+MARGIN = 0.002
+
+
+class Throttle:
+    def __init__(self, rate: float | None) -> None:
+        self._lock = threading.Lock()
+        self._recent: deque[float] = deque()
+        self._next = 0.0
+        self.rate = rate
+
+    def set_rate(self, rate: float | None) -> None:
+        with self._lock:
+            self.rate = rate
+
+    def wait(self, stopping: threading.Event | None = None) -> float | None:
+        """Blocks until one more hand-over may go and counts it: its instant (wall clock,
+        which the dispatcher records as the hand-over's time, so the stored times obey
+        the bound); None when `stopping` was set meanwhile (nothing counted)."""
+        with self._lock:
+            while True:
+                if stopping is not None and stopping.is_set():
+                    return None
+                rate = self.rate
+                now = time.time()
+                if not rate:
+                    return now
+                while self._recent and self._recent[0] <= now - WINDOW - MARGIN:
+                    self._recent.popleft()
+                limit = max(1, math.floor(rate))
+                ready = max(self._next, self._recent[0] + WINDOW + MARGIN if len(self._recent) >= limit else 0.0)
+                if ready <= now:
+                    self._recent.append(now)
+                    self._next = now + 1.0 / rate
+                    return now
+                # Short sleeps: a stop or a rate change is seen promptly.
+                time.sleep(min(ready - now, 0.1))
