@@ -27,3 +27,13 @@ def test_ids_and_dates_are_not_mistaken_for_phones():
     text = "run f5456f17-151e-44e9-8218-8c372326061f on 2026-11-23 for job-2026-1123456"
     assert scrub(text) == text
     assert scrub("call 040 1234567 now") == "call 0401****67 now"
+
+
+def test_the_log_masks_do_not_import_polars():
+    # Every CLI command logs through common.logs; polars costs ~0.4 s to import.
+    import subprocess
+    import sys
+
+    probe = "import sys, campaign_pipeline.common.logs; print('polars' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "False"
