@@ -48,7 +48,7 @@ def add_parser(subparsers) -> None:
     ):
         _id_and_org(actions.add_parser(action, help=text))
 
-    for action, text in (("show", "one campaign and its message counts"), ("preview", "the audience's forecast")):
+    for action, text in (("show", "one campaign, its message counts and its delivery funnel"), ("preview", "the audience's forecast")):
         parser = actions.add_parser(action, help=text)
         _id_and_org(parser)
         parser.add_argument("--json", action="store_true", help="one JSON document")
@@ -91,7 +91,12 @@ def run(args: argparse.Namespace, log) -> int:
         return _print(listed) if args.json else _print_lines(_list_line(c) for c in listed)
     if action == "show":
         shown = campaigns.show_campaign(engine, org, args.id)
-        return _print(shown) if args.json else _print_lines(_show_lines(shown))
+        if args.json:
+            return _print(shown)
+        from campaign_pipeline.sending.rules.funnel import lines
+
+        funnel = shown.pop("funnel")
+        return _print_lines([*_show_lines(shown), *lines(funnel)])
     if action == "preview":
         previewed = forecast.preview(engine, org, args.id)
         return _print(previewed) if args.json else _print_lines(_show_lines(previewed))

@@ -18,16 +18,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from campaign_pipeline.dataset.columns import SEGMENTS
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.logs import JsonLog
 from campaign_pipeline.sending import audience as audiences
-from campaign_pipeline.sending import organizations
+from campaign_pipeline.sending import funnel, organizations
 from campaign_pipeline.sending.db.bulk import bulk_insert
 from campaign_pipeline.sending.db.engine import writing
 from campaign_pipeline.sending.db.models import campaigns, dataset_days, messages
+from campaign_pipeline.sending.rules import funnel as funnel_rules
 from campaign_pipeline.sending.rules import lifecycle, templates, windows
 
 # Times shown and exported: RFC 3339 in UTC with `Z`, to the second (as the dataset's consent_at).
@@ -160,15 +161,13 @@ def cancel_campaign(engine: Engine, organization_id: str, campaign_id: int | str
 
 
 def show_campaign(engine: Engine, organization_id: str, campaign_id: int | str) -> dict:
+    """The campaign, its messages per status and its delivery funnel (rules/funnel.py)."""
     with engine.connect() as connection:
         row = _read(connection, organization_id, campaign_id)
-        counts = dict.fromkeys(lifecycle.MESSAGE_STATUSES, 0)
-        counts.update(connection.execute(
-            select(messages.c.status, func.count())
-            .where(messages.c.campaign_id == row.id, messages.c.kind == "campaign")
-            .group_by(messages.c.status)
-        ).all())
-    return {**_document(row), "messages": counts}
+        # One read of the messages serves both the counts per status and the funnel.
+        groups, replied, opted_out = funnel.read(connection, row.id)
+    return {**_document(row), "messages": funnel_rules.status_counts(groups),
+            "funnel": funnel_rules.shape(groups, replied, opted_out)}
 
 
 def list_campaigns(engine: Engine, organization_id: str, status: str | None = None) -> list[dict]:

@@ -33,7 +33,7 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.logs import JsonLog
 from campaign_pipeline.sending import campaigns as campaign_service
-from campaign_pipeline.sending import leases, ledger, organizations
+from campaign_pipeline.sending import delivery, leases, ledger, organizations
 from campaign_pipeline.sending.db.engine import writing
 from campaign_pipeline.sending.db.models import campaigns, utc_now
 from campaign_pipeline.sending.ledger import Answer, Claimed
@@ -267,9 +267,8 @@ class Dispatcher:
             done = connection.execute(
                 update(campaigns).where(campaigns.c.id == campaign_id, campaigns.c.status == "sending")
                 .values(status="sent", finished_at=now, updated_at=now)).rowcount == 1
-            if done and lifecycle.campaign_rollup(counts) == "failed":
-                connection.execute(update(campaigns).where(campaigns.c.id == campaign_id, campaigns.c.status == "sent")
-                                   .values(status="failed", updated_at=now))
+            if done:  # the rollup the status callbacks apply too, in this same transaction
+                delivery.roll_up(connection, campaign_id, now=now)
         if done:
             self.log.info("campaign_finished", campaign_id=campaign_id, messages=counts)
 

@@ -12,6 +12,7 @@ import pytest
 from campaign_pipeline.sending.rules.lifecycle import MESSAGE_STATUSES
 from campaign_pipeline_tests.cli.helpers import logs, output, run, usage_error
 from campaign_pipeline_tests.sending.campaign_fixtures import dataset_row, engine, write_dataset  # noqa: F401
+from campaign_pipeline_tests.sending.delivery_fixtures import FUNNEL, funnel_campaign
 
 PHONES = ("+358401111111", "+358402222222", "+358403333333")
 
@@ -145,3 +146,25 @@ def test_help_loads_no_database_library():
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "[]"
     helped = run("sqlite://", "campaign", "--help")
     assert helped.returncode == 0 and "schedule" in helped.stdout
+
+
+def test_show_draws_the_delivery_funnel_and_gives_it_in_json(cli, engine):  # noqa: F811 (the fixture)
+    campaign_id = funnel_campaign(engine)
+    assert output(cli("campaign", "show", campaign_id, "--org", "org-1", "--json"))["funnel"] == FUNNEL
+    text = cli("campaign", "show", campaign_id, "--org", "org-1")
+    assert text.returncode == 0, text.stderr
+    funnel = text.stdout.split("funnel (12 messages, 9 handed over):\n")[1].splitlines()
+    assert funnel == [
+        "  handed over   9  100.0%  ████████████████████",
+        "  sent          5   55.6%  ███████████▏",
+        "  delivered     4   44.4%  ████████▉",
+        "  undelivered   1   11.1%  ██▎",
+        "    30003       1",
+        "  failed        3   33.3%  ██████▋",
+        "    30005       2",
+        "    no code     1",
+        "  replies       3   33.3%  ██████▋",
+        "  opt-outs      1   11.1%  ██▎",
+        "  segments     18",
+    ]
+    assert "status: sent" in text.stdout and "messages:" in text.stdout

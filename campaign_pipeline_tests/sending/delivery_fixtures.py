@@ -58,3 +58,49 @@ def message_rows(engine: Engine, campaign_id: int) -> dict[str, tuple[str, str |
 def campaign_status(engine: Engine, campaign_id: int) -> str:
     with engine.connect() as connection:
         return connection.execute(select(campaigns.c.status).where(campaigns.c.id == campaign_id)).scalar_one()
+
+
+FUNNEL_SENDER = "+358451110000"
+# The funnel of funnel_campaign: what `campaign show` and the asset `campaign_delivery` must report.
+FUNNEL = {
+    "messages": 12, "handed_over": 9, "sent": 5, "delivered": 4, "undelivered": 1, "failed": 3,
+    "failed_by_error_code": {"30005": 2, "none": 1}, "undelivered_by_error_code": {"30003": 1},
+    "replies": 3, "opt_outs": 1, "segments": 18,
+    "percent": {"handed_over": 100.0, "sent": 55.6, "delivered": 44.4, "undelivered": 11.1, "failed": 33.3,
+                "replies": 33.3, "opt_outs": 11.1},
+}
+
+
+def funnel_campaign(engine: Engine, organization_id: str = "org-1") -> int:
+    """A sent campaign of `organization_id` (whose sender becomes FUNNEL_SENDER) with
+    every step of the funnel FUNNEL: outcomes with error codes, messages of 2
+    segments, replies and a STOP said twice; and what must not count: a failed
+    test message, a reply from a number the campaign never wrote to."""
+    from campaign_pipeline.sending import delivery, replies
+    from campaign_pipeline.sending.organizations import set_organization
+
+    set_organization(engine, organization_id, {"sender": FUNNEL_SENDER})
+    phones = [f"+3584012300{n:02d}" for n in range(12)]
+    statuses = ["sent"] * 8 + ["sending", "skipped", "skipped", "pending"]
+    campaign_id, sids = handed_over_campaign(engine, organization_id, dict(zip(phones, statuses)))
+    outcomes = ["delivered"] * 4 + [("undelivered", "30003"), ("failed", "30005"), ("failed", "30005"), ("failed", None)]
+    for phone, outcome in zip(phones, outcomes):
+        status, code = (outcome, None) if isinstance(outcome, str) else outcome
+        assert delivery.apply_status(engine, sids[phone], status, code) == delivery.MOVED
+    with engine.begin() as connection:
+        connection.execute(update(messages).where(messages.c.campaign_id == campaign_id).values(segments=2))
+    delivery.apply_status(engine, add_test_message(engine, campaign_id, "sent", organization_id), "failed", "30005")
+    for phone, body in ((phones[0], "STOP"), (phones[0], "stop"), (phones[1], "Kiitos!"), ("+358409999999", "STOP")):
+        replies.receive(engine, replies.Inbound(provider_id(), phone, FUNNEL_SENDER, body))
+    return campaign_id
+
+
+def add_test_message(engine: Engine, campaign_id: int, status: str, organization_id: str = "org-1") -> str:
+    """A test message (`campaign test`) of the campaign, handed over; returns its provider id."""
+    now, sid = utc_now(), provider_id()
+    with engine.begin() as connection:
+        connection.execute(insert(messages).values(
+            campaign_id=campaign_id, organization_id=organization_id, kind="test", phone="+358400000000",
+            body="test", segments=5, status=status, attempts=1, provider_message_id=sid,
+            handed_over_at=now, created_at=now, updated_at=now))
+    return sid

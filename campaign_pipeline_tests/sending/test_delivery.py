@@ -12,7 +12,7 @@ from campaign_pipeline.sending import delivery
 from campaign_pipeline.sending.db.models import messages
 from campaign_pipeline.sending.rules import lifecycle
 from campaign_pipeline_tests.sending.delivery_fixtures import (
-    campaign_status, handed_over_campaign, message_rows, provider_id,
+    add_test_message, campaign_status, handed_over_campaign, message_rows, provider_id,
 )
 
 TIMELINE = ["accepted", "queued", "sending", "sent"]
@@ -115,6 +115,21 @@ def test_a_campaign_still_sending_is_left_to_the_dispatcher(engine):
                                              campaign_status="sending")
     delivery.apply_status(engine, sids["+358401111111"], "failed", "30005")
     assert campaign_status(engine, campaign_id) == "sending"
+
+
+def test_test_messages_take_no_part_in_the_rollup(engine):
+    # Nothing of the campaign's own handed over, every test message failed: it stays sent.
+    campaign_id, _ = handed_over_campaign(engine, "org-1", {"+358401111111": "skipped"})
+    test_sid = add_test_message(engine, campaign_id, "sent")
+    delivery.apply_status(engine, test_sid, "failed", "30005")
+    with engine.begin() as connection:
+        assert not delivery.roll_up(connection, campaign_id)
+    assert campaign_status(engine, campaign_id) == "sent"
+    # Its own message failed, a test message delivered: failed all the same.
+    campaign_id, sids = handed_over_campaign(engine, "org-1", {"+358402222222": "sent"})
+    add_test_message(engine, campaign_id, "delivered")
+    delivery.apply_status(engine, sids["+358402222222"], "undelivered", "30003")
+    assert campaign_status(engine, campaign_id) == "failed"
 
 
 STATUS_SETS = [

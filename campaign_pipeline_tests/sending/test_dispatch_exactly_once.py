@@ -253,3 +253,15 @@ def test_kill_switch_mid_run_is_seen_within_a_second(campaign, campaign_db_url, 
     assert not late and 0 < len(tries) < 40
     assert {row.status for row in rows} <= FINAL_OR_PROVIDER | {"pending"}
     assert json.loads(out)["campaigns"][0]["pending"] == 40 - len(tries)
+
+
+def test_a_campaign_whose_every_message_is_rejected_ends_failed(campaign, campaign_db_url, engine, tmp_path):  # noqa: F811
+    # The dispatcher's own rollup (delivery.roll_up), as it finishes: no callback will come.
+    with TwilioSimulator(ACCOUNT, TOKEN, rules=Rules(rejections={"0": 21211, "1": 21610})) as simulator:
+        campaign_id = campaign(2)
+        results = until_done(twilio_env(campaign_db_url, simulator), tmp_path)
+    assert results[-1].returncode == 0, results[-1].stderr
+    with engine.connect() as connection:
+        status = connection.execute(select(campaigns.c.status).where(campaigns.c.id == campaign_id)).scalar_one()
+    assert status == "failed"
+    assert {row.status for row in ledger(engine, campaign_id)[0]} == {"failed"}
