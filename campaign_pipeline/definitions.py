@@ -25,6 +25,7 @@ from campaign_pipeline.orchestration.datasets.resources import (
 )
 from campaign_pipeline.orchestration.sending import assets as sending_assets
 from campaign_pipeline.orchestration.sending.campaigns import campaign_partitions_sensor
+from campaign_pipeline.orchestration.sending.delivery import campaign_delivery
 from campaign_pipeline.orchestration.sending.resources import campaign_database_from_env
 from campaign_pipeline.orchestration.datasets.schedules import dataset_job, daily_dataset_schedule
 from campaign_pipeline.orchestration.alerts import run_failure_alert
@@ -62,10 +63,12 @@ ASSETS = [
     assets.exclusions,
     *sending_assets.checked_datasets,
 ]
+# Per campaign (partitions `campaigns`): what each campaign's messages became.
+DELIVERY_ASSETS = [campaign_delivery]
 ASSET_CHECKS = [*assets.campaign_dataset_checks, assets.every_record_accounted_for]
 
 defs = Definitions(
-    assets=ASSETS,
+    assets=[*ASSETS, *DELIVERY_ASSETS],
     asset_checks=ASSET_CHECKS,
     jobs=[dataset_job],
     schedules=[daily_dataset_schedule],

@@ -106,7 +106,10 @@ def markdown(funnel: Mapping, title: str = "Delivery") -> str:
     """The funnel as Markdown: a table of the steps with their bars, and the error
     codes of what did not arrive (for Dagster's metadata)."""
     whole = funnel["handed_over"]
-    out = [f"### {title}", "", "| step | messages | % of handed over | |", "| --- | ---: | ---: | --- |"]
+    rate = funnel["percent"]["delivered"]
+    headline = ("Nothing handed over yet." if rate is None
+                else f"**{rate:.1f}% delivered**: {funnel['delivered']} of {whole} messages handed over.")
+    out = [f"### {title}", "", headline, "", "| step | messages | % of handed over | |", "| --- | ---: | ---: | --- |"]
     for step in STEPS:
         shown = funnel["percent"][step]
         out.append(f"| {_label(step)} | {funnel[step]} | {'-' if shown is None else f'{shown:.1f}%'} "

@@ -61,6 +61,7 @@ def test_lines_and_markdown_read_as_a_funnel():
     assert "    30007       2" in text and "    no code     1" in text
     assert text[-1] == "  segments     15"
     document = markdown(funnel, "Campaign 7")
-    assert document.startswith("### Campaign 7\n")
+    assert document.startswith("### Campaign 7\n\n**46.2% delivered**: 6 of 13 messages handed over.\n")
+    assert "Nothing handed over yet." in markdown(shape([]))
     assert "| delivered | 6 | 46.2% | `█████████▎` |" in document
     assert "| failed | 30007 | 2 |" in document and "| undelivered | 30003 | 1 |" in document
