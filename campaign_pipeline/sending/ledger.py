@@ -31,6 +31,8 @@ from campaign_pipeline.sending.db.models import suppressions as suppression_rows
 from campaign_pipeline.sending.db.engine import writing
 from campaign_pipeline.sending.db.models import ALL_ORGANIZATIONS, attempts, campaigns, messages, switches, utc_now
 from campaign_pipeline.sending.kill_switch import KILL_SWITCH
+from campaign_pipeline.sending.rules.lifecycle import POLLED_STATUSES
+from campaign_pipeline.sending.rules.polling import first_poll
 
 DUE_STATUSES = ("pending", "deferred")
 
@@ -218,9 +220,11 @@ def finish(engine: Engine, answers: Sequence[Answer], organization_id: str) -> N
         connection.execute(
             _FINISH_MESSAGE.values(status=bindparam("m_status"), provider_message_id=bindparam("m_provider_id"),
                                    error_code=bindparam("m_error_code"), status_at=bindparam("a_finished"),
-                                   updated_at=bindparam("a_finished")),
+                                   updated_at=bindparam("a_finished"), next_poll_at=bindparam("m_next_poll")),
             [{"m_id": a.message_id, "m_attempt": a.attempt, "m_status": a.status,
-              "m_provider_id": a.provider_message_id, "m_error_code": a.error_code, "a_finished": now}
+              "m_provider_id": a.provider_message_id, "m_error_code": a.error_code, "a_finished": now,
+              # Not final yet: the poll schedule starts (from the answer, a moment after the hand-over).
+              "m_next_poll": first_poll(now) if a.status in POLLED_STATUSES else None}
              for a in answers])
         _close_attempts(connection, answers, now)
         for answer in answers:

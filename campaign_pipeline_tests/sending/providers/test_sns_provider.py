@@ -60,7 +60,7 @@ def test_sns_cannot_reconcile_nor_report_statuses(sns):
     assert provider.can_reconcile is False
     with pytest.raises(CannotReconcile):
         provider.find_message(TO, "x", "PhotoShop", datetime.now(UTC))
-    assert provider.fetch_statuses(["anything"]) == {}
+    assert provider.can_poll is False and provider.fetch_status("anything") is None
 
 
 def test_list_opted_out_reads_every_number(sns):
