@@ -172,3 +172,45 @@ def test_a_failed_opt_out_check_publishes_nothing_and_is_not_created():
 def test_the_region_is_required():
     with pytest.raises(ConfigurationError, match="AWS_REGION"):
         SnsProvider.from_env({"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"})
+
+
+def test_list_opted_out_follows_next_token_across_pages():
+    """A real HTTP server answering ListPhoneNumbersOptedOut a page at a time (moto
+    answers in one page), so the paginator's nextToken is really followed."""
+    from urllib.parse import parse_qs
+
+    pages = {"": (["+358401000001", "+358401000002"], "t1"), "t1": (["+358401000003"], "t2"), "t2": ([], None)}
+    tokens = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode())
+            token = form.get("nextToken", [""])[0]
+            tokens.append(token)
+            numbers, following = pages[token]
+            members = "".join(f"<member>{n}</member>" for n in numbers)
+            more = f"<nextToken>{following}</nextToken>" if following else ""
+            body = ('<ListPhoneNumbersOptedOutResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
+                    f"<ListPhoneNumbersOptedOutResult><phoneNumbers>{members}</phoneNumbers>{more}"
+                    "</ListPhoneNumbersOptedOutResult><ResponseMetadata><RequestId>r</RequestId>"
+                    "</ResponseMetadata></ListPhoneNumbersOptedOutResponse>").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/xml")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        provider = SnsProvider.from_env(aws_env(f"http://127.0.0.1:{server.server_address[1]}"))
+        assert list(provider.list_opted_out()) == ["+358401000001", "+358401000002", "+358401000003"]
+        assert tokens == ["", "t1", "t2"]
+    finally:
+        server.shutdown()
+        server.server_close()
