@@ -78,6 +78,14 @@ def test_a_connection_that_cannot_be_opened_is_not_created():
         list(provider.list_opted_out())
 
 
+def send_xml(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", "text/xml")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class ErrorServer:
     """Answers every request with one SNS error (query protocol XML), or never answers."""
 
@@ -97,11 +105,7 @@ class ErrorServer:
                 body = (f'<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type>'
                         f"<Code>{code}</Code><Message>refused for +358401234567</Message></Error>"
                         f"<RequestId>r-1</RequestId></ErrorResponse>").encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_xml(self, status, body)
 
             def log_message(self, *args):
                 pass
@@ -196,11 +200,7 @@ def test_list_opted_out_follows_next_token_across_pages():
                     f"<ListPhoneNumbersOptedOutResult><phoneNumbers>{members}</phoneNumbers>{more}"
                     "</ListPhoneNumbersOptedOutResult><ResponseMetadata><RequestId>r</RequestId>"
                     "</ResponseMetadata></ListPhoneNumbersOptedOutResponse>").encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_xml(self, 200, body)
 
         def log_message(self, *args):
             pass
