@@ -7,7 +7,8 @@ folder. The environment points it elsewhere:
 - CAMPAIGN_OUTPUT_URI: the output root (default ./output);
 - CAMPAIGN_DATASET_FORMAT: csv (default), json or parquet;
 - CAMPAIGN_SUPPRESS: suppression files, separated by the OS path separator;
-- CAMPAIGN_DB_URL: the campaign database (default: the SQLite file .state/campaign.db).
+- CAMPAIGN_DB_URL: the campaign database (default: the SQLite file .state/campaign.db);
+- SMS_PROVIDER (+ its credentials), CAMPAIGN_POLL_SCHEDULE: what delivery_poll_sensor asks, and when.
 """
 
 import os
@@ -26,6 +27,7 @@ from campaign_pipeline.orchestration.datasets.resources import (
 from campaign_pipeline.orchestration.sending import assets as sending_assets
 from campaign_pipeline.orchestration.sending.campaigns import campaign_partitions_sensor
 from campaign_pipeline.orchestration.sending.delivery import campaign_delivery
+from campaign_pipeline.orchestration.sending.delivery_poll import delivery_poll_sensor
 from campaign_pipeline.orchestration.sending.resources import campaign_database_from_env
 from campaign_pipeline.orchestration.datasets.schedules import dataset_job, daily_dataset_schedule
 from campaign_pipeline.orchestration.alerts import run_failure_alert
@@ -72,7 +74,7 @@ defs = Definitions(
     asset_checks=ASSET_CHECKS,
     jobs=[dataset_job],
     schedules=[daily_dataset_schedule],
-    sensors=[run_failure_alert, campaign_partitions_sensor],
+    sensors=[run_failure_alert, campaign_partitions_sensor, delivery_poll_sensor],
     resources=resources_from_env(),
     executor=in_process_executor,
 )

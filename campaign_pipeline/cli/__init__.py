@@ -27,7 +27,7 @@ COMMANDS = {
     "build": "build", "db": "db", "org": "org", "kill-switch": "kill_switch",
     "campaign": "campaign", "messages": "messages", "suppress": "suppress",
     "webhooks": "webhooks", "replies": "replies",
-    "dispatch": "dispatch",
+    "dispatch": "dispatch", "poll": "poll",
 }
 
 

@@ -1,4 +1,4 @@
-"""`campaign-cli suppress add|remove|import|export`: numbers never to message."""
+"""`campaign-cli suppress add|remove|import|export|sync`: numbers never to message."""
 
 import argparse
 import json
@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 REASONS = ("unsubscribe", "dnc", "blacklist", "stop_reply", "provider_opt_out", "complaint")
+SYNC_PROVIDERS = ("aws-sns",)  # the providers that can list their opted-out numbers
 
 
 def add_parser(commands) -> None:
@@ -14,14 +15,18 @@ def add_parser(commands) -> None:
                                       parser_class=type(suppress))
     for name, text in (("add", "suppress numbers"), ("remove", "lift suppressions"),
                        ("import", "suppress every number of a file (CSV with a phone column, or one a line)"),
-                       ("export", "write suppressions as CSV")):
+                       ("export", "write suppressions as CSV"),
+                       ("sync", "add the provider's opted-out numbers as provider_opt_out suppressions")):
         action = actions.add_parser(name, help=text)
         scope = action.add_mutually_exclusive_group(required=name != "export")
+        if name == "sync":
+            action.add_argument("--provider", choices=SYNC_PROVIDERS, required=True,
+                                help="aws-sns: ListPhoneNumbersOptedOut of the account (standard AWS environment)")
         scope.add_argument("--org", metavar="ORG", dest="organization_id", help="one organization")
         scope.add_argument("--all", action="store_true", help="every organization (stored as '*')")
         if name in ("add", "import"):
             action.add_argument("--reason", choices=REASONS, default="dnc", help="default dnc")
-        if name != "export":
+        if name not in ("export", "sync"):
             action.add_argument("--region", default="FI", help="region of national formats (default FI)")
         if name in ("add", "remove"):
             action.add_argument("phones", metavar="PHONE", nargs="+")
@@ -44,9 +49,17 @@ def run(args: argparse.Namespace, log) -> int:
         from campaign_pipeline.files.suppression_file import read_suppression_file
 
         entries = read_suppression_file(args.file)
+    elif args.suppress_command == "sync":
+        entries = _opted_out(args.provider)
     engine = open_database()
     try:
-        if args.suppress_command == "add":
+        if args.suppress_command == "sync":
+            with log.timed("suppressions_synced", scope=scope, provider=args.provider) as counters:
+                # SNS lists E.164 numbers; one that is not is counted invalid, never fatal.
+                result = {"opted_out": len(entries), **suppressions.import_entries(
+                    engine, scope, entries, "US", "provider_opt_out", args.provider, log=log).as_dict()}
+                counters.update(result)
+        elif args.suppress_command == "add":
             counts = suppressions.add(engine, scope, phones, args.reason, "cli")
             result = {"added": counts["added"], "already": counts["already"]}
         elif args.suppress_command == "remove":
@@ -64,10 +77,31 @@ def run(args: argparse.Namespace, log) -> int:
             return 0
     finally:
         engine.dispose()
-    if args.suppress_command != "import":
+    if args.suppress_command not in ("import", "sync"):
         log.info(f"suppressions_{'added' if args.suppress_command == 'add' else 'removed'}", scope=scope, **result)
     sys.stdout.write(json.dumps(result) + "\n")
     return 0
+
+
+def _opted_out(provider: str) -> list[str]:
+    """Every number the provider's account lists as opted out (read before the database
+    is touched: a provider that cannot answer changes nothing)."""
+    import os
+
+    from campaign_pipeline.common.errors import InputError, RunFailed
+    from campaign_pipeline.sending.providers import AccountFailure, ConfigurationError, ProviderUnavailable
+    from campaign_pipeline.sending.providers.sns import SnsProvider
+
+    try:
+        sns = SnsProvider.from_env(os.environ)
+    except ConfigurationError as error:
+        raise InputError(str(error)) from None
+    try:
+        return list(sns.list_opted_out())
+    except (AccountFailure, ProviderUnavailable) as error:
+        raise RunFailed(str(error)) from None
+    finally:
+        sns.close()
 
 
 def _scope(args: argparse.Namespace) -> str | None:

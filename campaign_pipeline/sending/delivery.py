@@ -13,6 +13,8 @@ before it is written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, Engine, String, bindparam, case, exists, func, literal, select, update
@@ -68,6 +70,41 @@ def apply_status(engine: Engine, provider_message_id: str, status: str, error_co
         with engine.begin() as connection:
             roll_up(connection, moved.campaign_id, now=now)
     return MOVED
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """One piece of provider news: a callback, or the answer of a poll."""
+
+    provider_message_id: str
+    status: str
+    error_code: str | None
+    at: datetime
+
+
+def apply_statuses(engine: Engine, updates: Sequence[StatusUpdate]) -> int:
+    """`apply_status` for a batch: the same guarded forward-only UPDATE for each, in one
+    transaction; then, after the commit, the rollup of each campaign that got a failed
+    outcome (each in a transaction of its own, as in apply_status). Returns how many
+    messages moved; news that is stale, unmatched or outside the order moves nothing."""
+    failed_campaigns: dict[int, datetime] = {}
+    moved = 0
+    with engine.begin() as connection:
+        for news in updates:
+            if news.status not in PROVIDER_STATUSES:
+                continue
+            row = connection.execute(_MOVE, {
+                "sid": news.provider_message_id, "rank": lifecycle.MESSAGE_STATUS_RANK[news.status],
+                "new_status": news.status, "at": news.at, "code": news.error_code or None}).first()
+            if row is None:
+                continue
+            moved += 1
+            if news.status in FAILED_OUTCOMES and row.kind == "campaign":
+                failed_campaigns[row.campaign_id] = news.at
+    for campaign_id, at in sorted(failed_campaigns.items()):
+        with engine.begin() as connection:
+            roll_up(connection, campaign_id, now=at)
+    return moved
 
 
 def roll_up(connection: Connection, campaign_id: int, *, now: datetime | None = None) -> bool:

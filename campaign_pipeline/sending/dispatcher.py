@@ -427,6 +427,13 @@ class Dispatcher:
         defers = {i: (d.not_before, d.reason) for i, d in zip(over, decisions) if d.action == DEFER}
         self._apply(campaign, skips, defers)
 
+    def _suppressed_at_claim(self, campaign: _Campaign, ids: list[int]) -> None:
+        """Suppressed after the batch was decided (a STOP meanwhile): the claim skipped them."""
+        if ids:
+            with campaign.lock:
+                campaign.report.skipped += len(ids)
+                campaign.report.skipped_reasons["suppressed"] += len(ids)
+
     def _hand_over_inline(self, campaign: _Campaign, go: list, now: datetime) -> None:
         """Proof (or any provider without a rate): one claim per batch, answers recorded
         per batch; the claim commits before any of its messages is handed over."""
@@ -438,6 +445,7 @@ class Dispatcher:
         if claim.stopped:
             self._halt(campaign, claim.stopped)
             return
+        self._suppressed_at_claim(campaign, claim.suppressed)
         self._over_quota(campaign, claim.over_quota, {m.id: m.phone for m in go}, now)
         crash_point("claimed")
         answers = []
@@ -462,6 +470,7 @@ class Dispatcher:
         if claim.stopped:
             self._halt(campaign, claim.stopped)
             return
+        self._suppressed_at_claim(campaign, claim.suppressed)
         self._over_quota(campaign, claim.over_quota, {due.id: due.phone}, now)
         for claimed in claim.claimed:
             crash_point("claimed")
@@ -549,6 +558,7 @@ class Dispatcher:
                              quota, since)
         if claim.stopped:
             self._halt(campaign, claim.stopped)
+        self._suppressed_at_claim(campaign, claim.suppressed)
         self._over_quota(campaign, claim.over_quota, {claimed.id: claimed.phone}, now)
         return claim.claimed[0] if claim.claimed else None
 

@@ -21,7 +21,7 @@ each finish commits outcomes that have already happened.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, insert, or_, select, update
@@ -31,6 +31,8 @@ from campaign_pipeline.sending.db.models import suppressions as suppression_rows
 from campaign_pipeline.sending.db.engine import writing
 from campaign_pipeline.sending.db.models import ALL_ORGANIZATIONS, attempts, campaigns, messages, switches, utc_now
 from campaign_pipeline.sending.kill_switch import KILL_SWITCH
+from campaign_pipeline.sending.rules.lifecycle import POLLED_STATUSES
+from campaign_pipeline.sending.rules.polling import first_poll
 
 DUE_STATUSES = ("pending", "deferred")
 
@@ -146,6 +148,7 @@ class ClaimResult:
     claimed: list[Claimed]
     over_quota: list[int]  # ids the day's quota refused, still due
     stopped: str | None  # why nothing may be handed over: kill_switch, or the campaign's state
+    suppressed: list[int] = field(default_factory=list)  # ids found suppressed at the claim: now skipped
 
 
 def claim(engine: Engine, campaign_id: int, organization_id: str, ids: Sequence[int], run_id: str, now: datetime,
@@ -153,11 +156,17 @@ def claim(engine: Engine, campaign_id: int, organization_id: str, ids: Sequence[
     """Marks these due messages `submitting` with a new attempt each, in one transaction
     that first re-reads the kill switch and the campaign's state (step 1) and counts the
     day's hand-overs (step 4), so no claim ever goes past a switch, a pause or the quota
-    the database saw at that moment."""
+    the database saw at that moment. The suppressions are looked up again in the same
+    transaction (step 2): a STOP committed while the dispatch was deciding its batch
+    makes that message `skipped` (`suppressed`) instead of claimed."""
     with writing(engine) as connection, connection.begin():
         stopped = _stopped(connection, campaign_id)
         if stopped or not ids:
             return ClaimResult([], [], stopped)
+        suppressed = _skip_suppressed(connection, campaign_id, organization_id, ids, now)
+        if suppressed:
+            skipped = set(suppressed)
+            ids = [i for i in ids if i not in skipped]
         over: list[int] = []
         if quota is not None:
             left = max(0, quota - handed_over_since(connection, organization_id, day_start))
@@ -177,7 +186,24 @@ def claim(engine: Engine, campaign_id: int, organization_id: str, ids: Sequence[
                 {"message_id": c.id, "organization_id": organization_id, "number": c.attempt, "started_at": now,
                  "run_id": run_id} for c in claimed])
         claimed.sort(key=lambda c: c.id)
-        return ClaimResult(claimed, over, None)
+        return ClaimResult(claimed, over, None, suppressed)
+
+
+def _skip_suppressed(connection: Connection, campaign_id: int, organization_id: str, ids: Sequence[int],
+                     now: datetime) -> list[int]:
+    """`skipped` (`suppressed`) for those of these due messages whose number is suppressed
+    now, for the organization or for every one: one guarded UPDATE per chunk, no read first."""
+    suppressed_now = exists().where(suppression_rows.c.phone == messages.c.phone,
+                                    suppression_rows.c.organization_id.in_([organization_id, ALL_ORGANIZATIONS]))
+    skipped: list[int] = []
+    for start in range(0, len(ids), 500):
+        skipped.extend(connection.execute(
+            update(messages)
+            .where(messages.c.id.in_(ids[start:start + 500]), messages.c.campaign_id == campaign_id,
+                   _due_now(now), suppressed_now)
+            .values(status="skipped", reason="suppressed", not_before=None, updated_at=now)
+            .returning(messages.c.id)).scalars())
+    return sorted(skipped)
 
 
 def _stopped(connection: Connection, campaign_id: int) -> str | None:
@@ -218,9 +244,11 @@ def finish(engine: Engine, answers: Sequence[Answer], organization_id: str) -> N
         connection.execute(
             _FINISH_MESSAGE.values(status=bindparam("m_status"), provider_message_id=bindparam("m_provider_id"),
                                    error_code=bindparam("m_error_code"), status_at=bindparam("a_finished"),
-                                   updated_at=bindparam("a_finished")),
+                                   updated_at=bindparam("a_finished"), next_poll_at=bindparam("m_next_poll")),
             [{"m_id": a.message_id, "m_attempt": a.attempt, "m_status": a.status,
-              "m_provider_id": a.provider_message_id, "m_error_code": a.error_code, "a_finished": now}
+              "m_provider_id": a.provider_message_id, "m_error_code": a.error_code, "a_finished": now,
+              # Not final yet: the poll schedule starts (from the answer, a moment after the hand-over).
+              "m_next_poll": first_poll(now) if a.status in POLLED_STATUSES else None}
              for a in answers])
         _close_attempts(connection, answers, now)
         for answer in answers:

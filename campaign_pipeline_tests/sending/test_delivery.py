@@ -151,3 +151,26 @@ def test_roll_up_agrees_with_the_rule(engine, counts):
         changed = delivery.roll_up(connection, campaign_id)
     assert campaign_status(engine, campaign_id) == lifecycle.campaign_rollup(counts)
     assert changed == (lifecycle.campaign_rollup(counts) == "failed")
+
+
+def test_a_batch_of_news_moves_forward_only_and_rolls_up_once_committed(engine):
+    from campaign_pipeline.sending.db.models import utc_now
+    from campaign_pipeline.sending.delivery import StatusUpdate, apply_statuses
+
+    campaign_id, sids = handed_over_campaign(engine, "org-1", {"+358401111111": "queued", "+358402222222": "sent"})
+    failing_id, failing = handed_over_campaign(engine, "org-1", {"+358403333333": "sent"})
+    at = utc_now()
+    news = [
+        StatusUpdate(sids["+358401111111"], "delivered", None, at),
+        StatusUpdate(sids["+358401111111"], "sent", None, at),  # late, in the same batch
+        StatusUpdate(sids["+358402222222"], "read", None, at),  # outside the order
+        StatusUpdate(provider_id(), "delivered", None, at),  # nobody's
+        StatusUpdate(failing["+358403333333"], "undelivered", "30003", at),
+        StatusUpdate(failing["+358403333333"], "undelivered", "30003", at),  # twice
+    ]
+    assert apply_statuses(engine, news) == 2
+    assert message_rows(engine, campaign_id) == {"+358401111111": ("delivered", None),
+                                                 "+358402222222": ("sent", None)}
+    assert message_rows(engine, failing_id) == {"+358403333333": ("undelivered", "30003")}
+    assert campaign_status(engine, failing_id) == "failed" and campaign_status(engine, campaign_id) == "sent"
+    assert apply_statuses(engine, []) == 0

@@ -187,6 +187,10 @@ MESSAGE_STATUSES = (
     "delivered", "undelivered", "failed", "skipped", "cancelled", "unknown",
 )
 
+# The statuses a poll asks about (lifecycle.POLLED_STATUSES), as a constant SQL predicate:
+# a partial index serves a query only when the query repeats its predicate literally.
+POLLED = text("status IN ('accepted', 'queued', 'sending', 'sent')")
+
 messages = Table(
     "messages",
     metadata,
@@ -208,6 +212,8 @@ messages = Table(
     Column("handed_over_at", UtcDateTime),
     Column("status_at", UtcDateTime),  # when the provider's status last changed
     Column("polls", Integer, nullable=False, default=0),  # delivery polls made since hand-over
+    Column("last_polled_at", UtcDateTime),  # when the provider was last asked for its status
+    Column("next_poll_at", UtcDateTime),  # when the poll schedule asks next (rules/polling.py); None: no more
     *_timestamps(),
     CheckConstraint("kind IN ('campaign', 'test')", name="kind"),
     # One campaign message per (campaign, phone); test messages may repeat.
@@ -219,6 +225,9 @@ messages = Table(
     Index("ix_messages_organization_id_phone", "organization_id", "phone"),
     Index("ix_messages_organization_id_handed_over_at", "organization_id", "handed_over_at"),
     Index("ix_messages_provider_message_id", "provider_message_id", unique=True),
+    # The messages a poll is due for are one range of this index: only the not-final
+    # ones are in it, so the final ones (nearly all, in time) cost nothing to skip.
+    Index("ix_messages_next_poll_at", "next_poll_at", sqlite_where=POLLED, postgresql_where=POLLED),
 )
 
 attempts = Table(

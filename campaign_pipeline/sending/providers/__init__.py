@@ -8,11 +8,13 @@ from campaign_pipeline.sending.providers.base import (
     AccountFailure,
     CannotReconcile,
     ConfigurationError,
+    DeliveryStatus,
     NotCreated,
     Provider,
     ProviderError,
     ProviderMessage,
     ProviderUnavailable,
+    RateLimited,
     Rejected,
     SendOutcome,
     Uncertain,
@@ -21,7 +23,7 @@ from campaign_pipeline.sending.providers.base import (
 from campaign_pipeline.sending.providers.select import provider_from_env
 
 __all__ = [
-    "Accepted", "AccountFailure", "CannotReconcile", "ConfigurationError", "NotCreated", "Provider",
-    "ProviderError", "ProviderMessage", "ProviderUnavailable", "Rejected", "SendOutcome", "Uncertain",
+    "Accepted", "AccountFailure", "CannotReconcile", "ConfigurationError", "DeliveryStatus", "NotCreated", "Provider",
+    "ProviderError", "ProviderMessage", "ProviderUnavailable", "RateLimited", "Rejected", "SendOutcome", "Uncertain",
     "provider_from_env", "retry_delay",
 ]

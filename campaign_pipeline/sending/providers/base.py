@@ -19,7 +19,6 @@ for the ledger (sending.md, "Exactly once"):
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -88,10 +87,28 @@ class ProviderUnavailable(ProviderError):
     """The provider could not answer a list or fetch now: try again later, decide nothing."""
 
 
+class RateLimited(ProviderUnavailable):
+    """The provider answered a read with 429: wait `retry_after` seconds when it said
+    (else back off, as for a create), then ask again."""
+
+    def __init__(self, message: str, retry_after: float | None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """A message's status as the provider reports it now (polling)."""
+
+    status: str
+    error_code: str | None
+
+
 @runtime_checkable
 class Provider(Protocol):
     name: str
     can_reconcile: bool
+    can_poll: bool  # False: the provider reports no status through its API (SNS)
 
     def send(self, to: str, body: str, sender: str, status_callback: str | None = None) -> SendOutcome:
         """Hand one message over: exactly one request, classified."""
@@ -103,9 +120,10 @@ class Provider(Protocol):
         list, ProviderUnavailable when the list cannot be read now."""
         ...
 
-    def fetch_statuses(self, ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
-        """provider id -> (status, error code) for the ids the provider could report now;
-        an id it does not know or could not fetch this time is left out."""
+    def fetch_status(self, provider_id: str) -> DeliveryStatus | None:
+        """One message's status now (one read), or None when the provider does not know
+        the id. Raises RateLimited on 429, ProviderUnavailable when it cannot answer now,
+        AccountFailure for the account's own faults."""
         ...
 
     def close(self) -> None: ...

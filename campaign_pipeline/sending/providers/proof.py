@@ -13,10 +13,9 @@ for that reason, so a proof run never leaves `unknown` messages behind.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import datetime
 
-from campaign_pipeline.sending.providers.base import Accepted, ProviderMessage, SendOutcome
+from campaign_pipeline.sending.providers.base import Accepted, DeliveryStatus, ProviderMessage, SendOutcome
 
 PROOF_STATUS = "delivered"
 
@@ -24,6 +23,7 @@ PROOF_STATUS = "delivered"
 class ProofProvider:
     name = "proof"
     can_reconcile = True
+    can_poll = True
 
     def send(self, to: str, body: str, sender: str, status_callback: str | None = None) -> SendOutcome:
         return Accepted(provider_id=f"proof-{uuid.uuid4()}", status=PROOF_STATUS, segments=None)
@@ -31,9 +31,9 @@ class ProofProvider:
     def find_message(self, to: str, body: str, sender: str, since: datetime) -> ProviderMessage | None:
         return None  # nothing ever went out; sending again is harmless
 
-    def fetch_statuses(self, ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
-        # Every proof message was delivered the moment it was accepted.
-        return {provider_id: (PROOF_STATUS, None) for provider_id in ids if provider_id.startswith("proof-")}
+    def fetch_status(self, provider_id: str) -> DeliveryStatus | None:
+        # Its own record: every proof message was delivered the moment it was accepted.
+        return DeliveryStatus(PROOF_STATUS, None) if provider_id.startswith("proof-") else None
 
     def close(self) -> None:
         pass

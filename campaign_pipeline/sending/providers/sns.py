@@ -3,7 +3,7 @@
 SNS cannot list what it sent, so an uncertain attempt cannot be reconciled
 (`can_reconcile = False`: the dispatcher records it `unknown`), and it reports
 no delivery status through its API (delivery logs go to CloudWatch), so
-`fetch_statuses` knows nothing and an accepted message stays `sent`.
+it cannot be polled (`can_poll = False`) and an accepted message stays `sent`.
 
 boto3 retries are off: botocore would otherwise send a publish again after a
 read timeout, the one thing exactly-once forbids. The dispatcher retries
@@ -18,7 +18,7 @@ number as `Rejected("OptedOut", opt_out=True)` without publishing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -40,6 +40,7 @@ from campaign_pipeline.sending.providers.base import (
     AccountFailure,
     CannotReconcile,
     ConfigurationError,
+    DeliveryStatus,
     NotCreated,
     ProviderMessage,
     ProviderUnavailable,
@@ -66,6 +67,7 @@ CONFIG = Config(
 class SnsProvider:
     name = "aws-sns"
     can_reconcile = False
+    can_poll = False
 
     def __init__(self, client: Any = None, check_opt_out: bool = True) -> None:
         self._sns = client if client is not None else boto3.client("sns", config=CONFIG)
@@ -107,8 +109,8 @@ class SnsProvider:
     def find_message(self, to: str, body: str, sender: str, since: datetime) -> ProviderMessage | None:
         raise CannotReconcile("aws-sns cannot list the messages it sent")
 
-    def fetch_statuses(self, ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
-        return {}  # SNS reports delivery only to CloudWatch logs
+    def fetch_status(self, provider_id: str) -> DeliveryStatus | None:
+        return None  # SNS reports delivery only to CloudWatch logs (can_poll is False: never asked)
 
     def list_opted_out(self) -> Iterator[str]:
         """Every number opted out at SNS (ListPhoneNumbersOptedOut, 100 a page)."""

@@ -7,7 +7,7 @@ answer (see base.py); the dispatcher retries.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -20,9 +20,11 @@ from campaign_pipeline.sending.providers.base import (
     Accepted,
     AccountFailure,
     ConfigurationError,
+    DeliveryStatus,
     NotCreated,
     ProviderMessage,
     ProviderUnavailable,
+    RateLimited,
     Rejected,
     SendOutcome,
     Uncertain,
@@ -48,6 +50,7 @@ _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.
 class TwilioProvider:
     name = "twilio"
     can_reconcile = True
+    can_poll = True
 
     def __init__(
         self,
@@ -154,16 +157,9 @@ class TwilioProvider:
         item = self._get(f"{self._messages_path}/{quote(provider_id, safe='')}.json", None, missing_ok=True)
         return None if item is None else _message(item)
 
-    def fetch_statuses(self, ids: Iterable[str]) -> dict[str, tuple[str, str | None]]:
-        statuses = {}
-        for provider_id in ids:
-            try:
-                message = self.fetch(provider_id)
-            except ProviderUnavailable:
-                continue  # asked again at the next poll
-            if message is not None:
-                statuses[provider_id] = (message.status, message.error_code)
-        return statuses
+    def fetch_status(self, provider_id: str) -> DeliveryStatus | None:
+        message = self.fetch(provider_id)
+        return None if message is None else DeliveryStatus(message.status, message.error_code)
 
     def _get(self, url: str, params: dict[str, str] | None, missing_ok: bool = False) -> Any:
         try:
@@ -175,6 +171,8 @@ class TwilioProvider:
             raise AccountFailure(f"twilio: {status} for account {self.account_sid}: check the credentials")
         if status == 404 and missing_ok:
             return None
+        if status == 429:
+            raise RateLimited(f"twilio: GET {_path(url)}: 429", parse_retry_after(response.headers.get("Retry-After")))
         if status != 200:
             raise ProviderUnavailable(f"twilio: GET {_path(url)}: HTTP {status}")
         try:

@@ -8,7 +8,7 @@ the dispatcher must survive. Its own controls, without auth or latency:
 `GET /_sim/messages`, `GET /_sim/stats`, `POST /_sim/inbound` (JSON `url`,
 `from`, `to`, `body`, optional `service`).
 
-Faults hit create requests only. Each is deterministic: a script (the n-th
+Faults hit create requests, and (`read_*`) fetches and lists. Each is deterministic: a script (the n-th
 create overall, or the k-th create to one number) or a rate drawn from a hash
 of (seed, To, k), so the same campaign meets the same faults under any
 concurrency.
@@ -52,6 +52,7 @@ MAX_PAGE_SIZE = 1000
 MAX_BODY = 1600
 FINAL = ("delivered", "undelivered", "failed")
 FAULT_KINDS = ("rate_limit", "unavailable", "server_error", "drop", "hang")
+READ_FAULT_KINDS = ("rate_limit", "unavailable")
 NO_FAULT = "ok"
 
 _E164 = re.compile(r"\+[1-9]\d{1,14}")
@@ -116,11 +117,20 @@ class Faults:
     per_to: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     seed: int = 0
     callback_duplicates: float = 0.0  # share of status callbacks POSTed twice
+    # Faults on reads (fetch and list), `rate_limit` or `unavailable` only: a read changes
+    # nothing, so the others would be the same fault. `read_script` gives the first reads'.
+    read_rate_limit: float = 0.0
+    read_unavailable: float = 0.0
+    read_script: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        rates = [self.rate_limit, self.unavailable, self.server_error, self.drop, self.hang, self.callback_duplicates]
-        if any(not 0 <= rate <= 1 for rate in rates) or sum(rates[:5]) > 1:
+        rates = [self.rate_limit, self.unavailable, self.server_error, self.drop, self.hang, self.callback_duplicates,
+                 self.read_rate_limit, self.read_unavailable]
+        if any(not 0 <= rate <= 1 for rate in rates) or sum(rates[:5]) > 1 or sum(rates[6:]) > 1:
             raise ValueError("fault rates are between 0 and 1 and sum to at most 1")
+        for kind in self.read_script:
+            if kind not in (*READ_FAULT_KINDS, NO_FAULT):
+                raise ValueError(f"unknown read fault {kind!r}: one of {', '.join((*READ_FAULT_KINDS, NO_FAULT))}")
         for kind in (*self.script, *(k for kinds in self.per_to.values() for k in kinds)):
             if kind not in (*FAULT_KINDS, NO_FAULT):
                 raise ValueError(f"unknown fault {kind!r}: one of {', '.join((*FAULT_KINDS, NO_FAULT))}")
@@ -135,6 +145,17 @@ class Faults:
         draw = self.draw(f"{to}:{to_number}")
         for kind in FAULT_KINDS:
             draw -= getattr(self, kind)
+            if draw < 0:
+                return kind
+        return None
+
+    def read_kind(self, number: int) -> str | None:
+        """The fault of the `number`-th read (fetch or list) overall, from 1."""
+        if number <= len(self.read_script):
+            return _fault_or_none(self.read_script[number - 1])
+        draw = self.draw(f"read:{number}")
+        for kind in READ_FAULT_KINDS:
+            draw -= getattr(self, f"read_{kind}")
             if draw < 0:
                 return kind
         return None
@@ -214,6 +235,7 @@ class TwilioSimulator(ServedSimulator):
         self._messages: dict[str, _Message] = {}  # by sid, in creation order
         self._by_to: dict[str, list[_Message]] = {}
         self._creates = 0
+        self._reads = 0
         self._creates_to: Counter[str] = Counter()
         self._stats: Counter[str] = Counter()
         self._callbacks = _Callbacks(auth_token, self.faults)
@@ -261,9 +283,15 @@ class TwilioSimulator(ServedSimulator):
             return self._count("unauthorized", _error(401, 20003, "Authenticate"))
         if path == self._prefix + ".json" and method == "POST":
             return self._create(dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)))
-        if path == self._prefix + ".json" and method == "GET":
+        is_list = path == self._prefix + ".json"
+        is_fetch = path.startswith(self._prefix + "/") and path.endswith(".json")
+        if (is_list or is_fetch) and method == "GET":
+            fault = self._read_fault()
+            if fault is not None:
+                return fault
+        if is_list and method == "GET":
             return self._count("list", self._list(parse_qsl(split.query, keep_blank_values=True)))
-        if path.startswith(self._prefix + "/") and path.endswith(".json") and method == "GET":
+        if is_fetch and method == "GET":
             return self._count("fetch", self._fetch(path[len(self._prefix) + 1 : -len(".json")]))
         return self._count("not_found", _error(404, 20404, f"The requested resource {path} was not found"))
 
@@ -297,6 +325,18 @@ class TwilioSimulator(ServedSimulator):
         if fault == "hang":
             time.sleep(self.faults.hang_seconds)
         return 201, orjson.dumps(self._resource(message, message.created)), {}
+
+    def _read_fault(self) -> Response | None:
+        with self._lock:
+            self._reads += 1
+            fault = self.faults.read_kind(self._reads)
+            if fault:
+                self._stats[f"read_fault_{fault}"] += 1
+        if fault == "rate_limit":
+            return _error(429, 20429, "Too Many Requests", {"Retry-After": str(self.faults.retry_after)})
+        if fault == "unavailable":
+            return _error(503, 20503, "Service Unavailable")
+        return None
 
     def _refusal(self, form: dict[str, str]) -> Response | None:
         to, sender, service, body = (form.get(name) for name in ("To", "From", "MessagingServiceSid", "Body"))
@@ -614,6 +654,10 @@ def _parser() -> argparse.ArgumentParser:
     ):
         parser.add_argument(f"--fault-{kind}", type=_rate, default=0.0, metavar="RATE", help=f"share of creates answered: {text}")
     parser.add_argument("--fault-script", default="", metavar="KIND,…", help=f"faults of the first creates in order ({', '.join((*FAULT_KINDS, NO_FAULT))})")
+    parser.add_argument("--fault-read-rate-limit", type=_rate, default=0.0, metavar="RATE",
+                        help="share of fetches and lists answered 429 (Retry-After)")
+    parser.add_argument("--fault-read-unavailable", type=_rate, default=0.0, metavar="RATE",
+                        help="share of fetches and lists answered 503")
     parser.add_argument("--retry-after", type=int, default=1, metavar="S", help="Retry-After of the 429s (default 1)")
     parser.add_argument("--hang-ms", type=_milliseconds, default=30000.0, metavar="MS", help="how long a hang holds the answer (default 30000)")
     parser.add_argument("--callback-duplicates", type=_rate, default=0.0, metavar="RATE", help="share of status callbacks POSTed twice")
@@ -643,7 +687,8 @@ def _rules(args: argparse.Namespace) -> Rules:
 def _faults(args: argparse.Namespace) -> Faults:
     return Faults(
         rate_limit=args.fault_rate_limit, unavailable=args.fault_unavailable, server_error=args.fault_server_error,
-        drop=args.fault_drop, hang=args.fault_hang, retry_after=args.retry_after, hang_seconds=args.hang_ms / 1000,
+        drop=args.fault_drop, hang=args.fault_hang, read_rate_limit=args.fault_read_rate_limit,
+        read_unavailable=args.fault_read_unavailable, retry_after=args.retry_after, hang_seconds=args.hang_ms / 1000,
         script=tuple(kind.strip() for kind in args.fault_script.split(",") if kind.strip()),
         seed=args.seed, callback_duplicates=args.callback_duplicates,
     )

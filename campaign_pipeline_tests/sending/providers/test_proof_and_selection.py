@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import pytest
 
 from campaign_pipeline.sending.providers import (
-    Accepted, ConfigurationError, NotCreated, Provider, provider_from_env, retry_delay,
+    Accepted, ConfigurationError, DeliveryStatus, NotCreated, Provider, provider_from_env, retry_delay,
 )
 from campaign_pipeline.sending.providers.base import parse_retry_after
 from campaign_pipeline.sending.providers.proof import ProofProvider
@@ -19,7 +19,8 @@ def test_proof_accepts_every_message_at_once_as_delivered_with_its_own_id():
     assert isinstance(first, Accepted) and first.status == "delivered"
     assert first.provider_id.startswith("proof-") and first.provider_id != second.provider_id
     assert proof.find_message("+358401234567", "x", "Shop", datetime.now(UTC)) is None
-    assert proof.fetch_statuses([first.provider_id, "SMx"]) == {first.provider_id: ("delivered", None)}
+    assert proof.can_poll and proof.fetch_status(first.provider_id) == DeliveryStatus("delivered", None)
+    assert proof.fetch_status("SMx") is None
 
 
 def test_proof_is_the_default_and_every_adapter_is_a_provider():

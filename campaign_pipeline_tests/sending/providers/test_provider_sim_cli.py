@@ -17,7 +17,8 @@ CLI = str(Path(sys.executable).parent / "campaign-cli")
 def test_it_serves_the_api_until_sigterm():
     process = subprocess.Popen(
         [CLI, "provider-sim", "--port", "0", "--account-sid", ACCOUNT, "--auth-token", TOKEN,
-         "--latency-ms", "5", "--fault-script", "rate_limit,ok", "--retry-after", "2"],
+         "--latency-ms", "5", "--fault-script", "rate_limit,ok", "--retry-after", "2",
+         "--fault-read-unavailable", "1"],
         stderr=subprocess.PIPE, text=True, env=dict(os.environ),
     )
     try:
@@ -29,12 +30,14 @@ def test_it_serves_the_api_until_sigterm():
         assert (limited.status_code, limited.headers["Retry-After"]) == (429, "2")
         assert httpx.post(messages, data=form, auth=(ACCOUNT, TOKEN)).status_code == 201
         assert httpx.post(messages, data=form, auth=(ACCOUNT, "wrong")).status_code == 401
+        assert httpx.get(messages, auth=(ACCOUNT, TOKEN)).status_code == 503  # every read, at rate 1
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=10)
     assert process.returncode == 0
     stopped = json.loads(stderr.splitlines()[-1])
     assert (stopped["event"], stopped["created"], stopped["fault_rate_limit"]) == ("provider_sim_stopped", 1, 1)
+    assert stopped["read_fault_unavailable"] == 1
     assert TOKEN not in stderr
 
 

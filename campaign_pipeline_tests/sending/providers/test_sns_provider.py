@@ -60,7 +60,7 @@ def test_sns_cannot_reconcile_nor_report_statuses(sns):
     assert provider.can_reconcile is False
     with pytest.raises(CannotReconcile):
         provider.find_message(TO, "x", "PhotoShop", datetime.now(UTC))
-    assert provider.fetch_statuses(["anything"]) == {}
+    assert provider.can_poll is False and provider.fetch_status("anything") is None
 
 
 def test_list_opted_out_reads_every_number(sns):
@@ -76,6 +76,14 @@ def test_a_connection_that_cannot_be_opened_is_not_created():
     assert isinstance(provider.send(TO, "x", "PhotoShop"), NotCreated)
     with pytest.raises(ProviderUnavailable):
         list(provider.list_opted_out())
+
+
+def send_xml(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", "text/xml")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
 
 
 class ErrorServer:
@@ -97,11 +105,7 @@ class ErrorServer:
                 body = (f'<ErrorResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>Sender</Type>'
                         f"<Code>{code}</Code><Message>refused for +358401234567</Message></Error>"
                         f"<RequestId>r-1</RequestId></ErrorResponse>").encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                send_xml(self, status, body)
 
             def log_message(self, *args):
                 pass
@@ -172,3 +176,41 @@ def test_a_failed_opt_out_check_publishes_nothing_and_is_not_created():
 def test_the_region_is_required():
     with pytest.raises(ConfigurationError, match="AWS_REGION"):
         SnsProvider.from_env({"AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "b"})
+
+
+def test_list_opted_out_follows_next_token_across_pages():
+    """A real HTTP server answering ListPhoneNumbersOptedOut a page at a time (moto
+    answers in one page), so the paginator's nextToken is really followed."""
+    from urllib.parse import parse_qs
+
+    pages = {"": (["+358401000001", "+358401000002"], "t1"), "t1": (["+358401000003"], "t2"), "t2": ([], None)}
+    tokens = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self):
+            form = parse_qs(self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode())
+            token = form.get("nextToken", [""])[0]
+            tokens.append(token)
+            numbers, following = pages[token]
+            members = "".join(f"<member>{n}</member>" for n in numbers)
+            more = f"<nextToken>{following}</nextToken>" if following else ""
+            body = ('<ListPhoneNumbersOptedOutResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
+                    f"<ListPhoneNumbersOptedOutResult><phoneNumbers>{members}</phoneNumbers>{more}"
+                    "</ListPhoneNumbersOptedOutResult><ResponseMetadata><RequestId>r</RequestId>"
+                    "</ResponseMetadata></ListPhoneNumbersOptedOutResponse>").encode()
+            send_xml(self, 200, body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        provider = SnsProvider.from_env(aws_env(f"http://127.0.0.1:{server.server_address[1]}"))
+        assert list(provider.list_opted_out()) == ["+358401000001", "+358401000002", "+358401000003"]
+        assert tokens == ["", "t1", "t2"]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -9,7 +9,8 @@ import httpx
 import pytest
 
 from campaign_pipeline.sending.providers import (
-    Accepted, AccountFailure, ConfigurationError, NotCreated, ProviderUnavailable, Rejected, Uncertain,
+    Accepted, AccountFailure, ConfigurationError, DeliveryStatus, NotCreated, ProviderUnavailable, RateLimited, Rejected,
+    Uncertain,
 )
 from campaign_pipeline.sending.providers.twilio import TwilioProvider
 from campaign_pipeline.sending.providers.twilio_simulator import Faults, Outcome, Rules, TwilioSimulator
@@ -121,22 +122,36 @@ def test_wrong_credentials_fail_the_account_without_naming_the_token():
     with TwilioSimulator(ACCOUNT, TOKEN) as sim, provider_for(sim, token="not-the-token-xyz") as provider:
         for call in (lambda: provider.send(TO, "x", SENDER),
                      lambda: provider.find_message(TO, "x", SENDER, NOW(UTC)),
-                     lambda: provider.fetch_statuses(["SM" + "0" * 32])):
+                     lambda: provider.fetch_status("SM" + "0" * 32)):
             with pytest.raises(AccountFailure) as failure:
                 call()
             assert "twilio" in str(failure.value) and "not-the-token-xyz" not in str(failure.value)
 
 
-def test_fetch_statuses_follows_messages_to_their_outcome():
+def test_fetch_status_follows_messages_to_their_outcome():
     rules = Rules(outcomes={"0": Outcome("undelivered", 30003)}, step_seconds=0.05)
     with TwilioSimulator(ACCOUNT, TOKEN, rules=rules) as sim, provider_for(sim) as provider:
         delivered = provider.send(TO, "x", SENDER).provider_id
         undelivered = provider.send("+358401234560", "x", SENDER).provider_id
-        assert provider.fetch_statuses([delivered])[delivered][0] in ("queued", "sending")
+        assert provider.fetch_status(delivered).status in ("queued", "sending")
         time.sleep(0.3)
-        unknown = "SM" + "f" * 32
-        assert provider.fetch_statuses([delivered, undelivered, unknown]) == {
-            delivered: ("delivered", None), undelivered: ("undelivered", "30003")}
+        assert provider.fetch_status(delivered) == DeliveryStatus("delivered", None)
+        assert provider.fetch_status(undelivered) == DeliveryStatus("undelivered", "30003")
+        assert provider.fetch_status("SM" + "f" * 32) is None  # 404: Twilio does not know it
+
+
+def test_a_throttled_fetch_says_how_long_to_wait_and_a_503_is_unavailable():
+    faults = Faults(read_script=("rate_limit", "unavailable"), retry_after=3)
+    with TwilioSimulator(ACCOUNT, TOKEN, faults=faults) as sim, provider_for(sim) as provider:
+        sid = provider.send(TO, "x", SENDER).provider_id
+        with pytest.raises(RateLimited) as limited:
+            provider.fetch_status(sid)
+        assert limited.value.retry_after == 3
+        with pytest.raises(ProviderUnavailable) as unavailable:
+            provider.fetch_status(sid)
+        assert not isinstance(unavailable.value, RateLimited)
+        assert provider.fetch_status(sid).status == "queued"
+        assert sim.stats["read_fault_rate_limit"] == 1 and sim.stats["read_fault_unavailable"] == 1
 
 
 def test_an_api_key_pair_replaces_the_auth_token():
