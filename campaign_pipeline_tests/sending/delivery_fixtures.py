@@ -58,3 +58,19 @@ def message_rows(engine: Engine, campaign_id: int) -> dict[str, tuple[str, str |
 def campaign_status(engine: Engine, campaign_id: int) -> str:
     with engine.connect() as connection:
         return connection.execute(select(campaigns.c.status).where(campaigns.c.id == campaign_id)).scalar_one()
+
+
+def poison(engine: Engine, provider_message_id: str) -> None:
+    """A trigger that makes the database refuse any UPDATE of that message: a
+    real database error in the middle of a batch."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(
+                "CREATE TRIGGER poison BEFORE UPDATE ON messages"
+                f" WHEN NEW.provider_message_id = '{provider_message_id}' BEGIN SELECT RAISE(ABORT, 'poisoned'); END")
+        else:
+            connection.exec_driver_sql("CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql"
+                                       " AS $$ BEGIN RAISE EXCEPTION 'poisoned'; END $$")
+            connection.exec_driver_sql(
+                "CREATE TRIGGER poison BEFORE UPDATE ON messages FOR EACH ROW"
+                f" WHEN (NEW.provider_message_id = '{provider_message_id}') EXECUTE FUNCTION poison()")
