@@ -22,6 +22,7 @@ from datetime import datetime
 from sqlalchemy import Connection, Engine, exists, update
 
 from campaign_pipeline.sending.db import driver_statements
+from campaign_pipeline.sending.db.engine import writing
 from campaign_pipeline.sending.db.models import campaigns, messages, utc_now
 from campaign_pipeline.sending.rules import lifecycle
 
@@ -68,7 +69,9 @@ def apply_statuses(engine: Engine, updates: Sequence[StatusUpdate]) -> Applied:
     moved: dict[str, tuple[int, str]] = {}
     known: set[str] = set()
     if winners:
-        with engine.begin() as connection:
+        # Write lock at BEGIN on SQLite: another worker's batch then waits on busy_timeout
+        # instead of this one failing when its read snapshot cannot become a write.
+        with writing(engine) as connection, connection.begin():
             dialect = connection.dialect
             process_time = messages.c.status_at.type.bind_processor(dialect) or (lambda value: value)
             for chunk in _chunks(sorted(winners), driver_statements.CHUNK_ROWS):
@@ -98,7 +101,7 @@ def apply_statuses(engine: Engine, updates: Sequence[StatusUpdate]) -> Applied:
     if failed_campaigns:
         # After the commit, in a transaction of its own: of two last failures racing,
         # the one that commits second sees both, so the rollup is never missed.
-        with engine.begin() as connection:
+        with writing(engine) as connection, connection.begin():
             for campaign_id in failed_campaigns:
                 roll_up(connection, campaign_id)
     return Applied(tuple(outcomes))
