@@ -36,6 +36,7 @@ class GroupCommit(Generic[Item, Result]):
         self._pending: list[tuple[Item, asyncio.Future]] = []
         self._wake: asyncio.Event | None = None
         self._writer: asyncio.Task | None = None
+        self._writing = False  # a batch taken from _pending is being applied
 
     async def submit(self, item: Item) -> Result:
         loop = asyncio.get_running_loop()
@@ -55,6 +56,7 @@ class GroupCommit(Generic[Item, Result]):
             while self._pending:
                 batch, self._pending = self._pending[:self.max_batch], self._pending[self.max_batch:]
                 items = [item for item, _ in batch]
+                self._writing = True
                 try:
                     results = await loop.run_in_executor(self.executor, self.apply, items)
                 except Exception as error:  # noqa: BLE001 - each request of the batch answers it
@@ -62,6 +64,8 @@ class GroupCommit(Generic[Item, Result]):
                         if not future.done():
                             future.set_exception(error)
                     continue
+                finally:
+                    self._writing = False
                 for (_, future), result in zip(batch, results, strict=True):
                     if not future.done():  # a request cancelled meanwhile: its write stands anyway
                         future.set_result(result)
@@ -69,10 +73,10 @@ class GroupCommit(Generic[Item, Result]):
                     self.on_batch(results)
 
     async def close(self) -> None:
-        """Stops the writer once nothing is pending (at shutdown, after the
-        last requests were answered)."""
+        """Stops the writer once nothing is pending or being written (at
+        shutdown, after the last requests were answered)."""
         if self._writer is not None:
-            while self._pending:
+            while (self._pending or self._writing) and not self._writer.done():
                 await asyncio.sleep(0.01)
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
