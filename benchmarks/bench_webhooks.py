@@ -153,14 +153,18 @@ def start_server(db_url: str, workers: int) -> tuple[subprocess.Popen, str]:
     if not url:
         raise SystemExit(f"the server did not start (exit {server.wait()})")
     errors: list[str] = []
+    counts: list[dict] = []
 
-    def drain():  # keep the pipe empty; remember anything not info
+    def drain():  # keep the pipe empty; remember anything not info, and the callback counts
         for line in server.stderr:
             if '"level": "info"' not in line:
                 errors.append(line)
+            elif '"callback_counts"' in line:
+                counts.append(json.loads(line))
 
-    threading.Thread(target=drain, daemon=True).start()
-    server.errors = errors
+    server.drained = threading.Thread(target=drain, daemon=True)
+    server.drained.start()
+    server.errors, server.counts = errors, counts
     import httpx
 
     deadline = time.monotonic() + 60
@@ -204,6 +208,7 @@ def run_one(name: str, db_url: str, args: argparse.Namespace) -> dict:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(60)
+        server.drained.join(10)
     ended = message_rows(engine, campaign_id)
     engine.dispose()
     latencies.sort()
@@ -215,6 +220,9 @@ def run_one(name: str, db_url: str, args: argparse.Namespace) -> dict:
         "p50_ms": round(latencies[len(latencies) // 2] * 1000, 1),
         "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1000, 1), "max_ms": round(latencies[-1] * 1000, 1),
         "server_cpu_us_per_callback": round(server_cpu / len(requests) * 1e6),
+        # callback_counts lines, each worker's at least at stop: callbacks per transaction
+        "callbacks_per_batch": round(sum(c["callbacks"] for c in server.counts)
+                                     / max(1, sum(c["batches"] for c in server.counts)), 1),
         "load_average_before": round(load_before, 1), "load_average_after": round(os.getloadavg()[0], 1),
         "answers": statuses, "messages_not_in_their_outcome": wrong, "server_warnings": len(server.errors),
     }

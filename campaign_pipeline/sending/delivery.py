@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, exists, update
+from sqlalchemy import Connection, Engine, bindparam, exists, literal_column, update
 
 from campaign_pipeline.sending.db import driver_statements
 from campaign_pipeline.sending.db.engine import writing
-from campaign_pipeline.sending.db.models import campaigns, messages, utc_now
+from campaign_pipeline.sending.db.models import UtcDateTime, campaigns, messages, utc_now
 from campaign_pipeline.sending.rules import lifecycle
 
 MOVED, STALE, UNMATCHED, IGNORED = "moved", "stale", "unmatched", "ignored"
@@ -133,21 +133,32 @@ def _chunks(items: list, size: int):
         yield items[start:start + size]
 
 
+def _listed(statuses) -> list:
+    """The rules' own status names written into the SQL: an IN of bound parameters
+    is expanded anew at every execution, which cost more than the rollup itself."""
+    assert all(status.isidentifier() for status in statuses)  # constants, never input
+    return [literal_column(f"'{status}'") for status in sorted(statuses)]
+
+
+# Built once (building it cost 3 ms a rollup, a rollup per batch holding a failure).
+_OWN = (messages.c.campaign_id == bindparam("campaign_id"), messages.c.kind == "campaign")
+_ROLL_UP = (
+    update(campaigns)
+    .where(campaigns.c.id == bindparam("campaign_id"),
+           campaigns.c.status.in_(_listed(lifecycle.allowed_from("fail"))),
+           exists().where(*_OWN, messages.c.status.in_(_listed(FAILED_OUTCOMES))),
+           ~exists().where(*_OWN, messages.c.status.in_(
+               _listed(lifecycle.HANDED_OVER_STATUSES - set(FAILED_OUTCOMES)))))
+    .values(status=lifecycle.target("fail", "sent"), updated_at=bindparam("now", type_=UtcDateTime))
+)
+
+
 def roll_up(connection: Connection, campaign_id: int, *, now: datetime | None = None) -> bool:
     """A `sent` campaign becomes `failed` when every message it handed over ended
     `failed` or `undelivered`, and at least one did (lifecycle.campaign_rollup,
     as one guarded UPDATE of two index probes rather than a count of every
-    message, because it runs on each failure callback). True when it changed.
+    message, because it runs on each batch holding a failure). True when it changed.
 
     The dispatcher calls it too, right after a campaign becomes `sent`."""
-    own = (messages.c.campaign_id == campaign_id, messages.c.kind == "campaign")
-    others = sorted(lifecycle.HANDED_OVER_STATUSES - set(FAILED_OUTCOMES))
-    changed = connection.execute(
-        update(campaigns)
-        .where(campaigns.c.id == campaign_id,
-               campaigns.c.status.in_(sorted(lifecycle.allowed_from("fail"))),
-               exists().where(*own, messages.c.status.in_(FAILED_OUTCOMES)),
-               ~exists().where(*own, messages.c.status.in_(others)))
-        .values(status=lifecycle.target("fail", "sent"), updated_at=now or utc_now())
-    ).rowcount
+    changed = connection.execute(_ROLL_UP, {"campaign_id": campaign_id, "now": now or utc_now()}).rowcount
     return changed == 1

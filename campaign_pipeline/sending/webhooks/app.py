@@ -47,10 +47,12 @@ class CallbackCounts:
     def __init__(self, log: JsonLog, interval: float):
         self.log, self.interval = log, interval
         self.counts: Counter[str] = Counter()
+        self.batches = 0  # transactions: callbacks / batches is how much group commit saves
         self.since = time.monotonic()
 
     def add(self, outcomes) -> None:
         self.counts.update(outcomes)
+        self.batches += 1
         if time.monotonic() - self.since >= self.interval:
             self.flush()
 
@@ -58,8 +60,9 @@ class CallbackCounts:
         now = time.monotonic()
         if self.counts:
             self.log.info("callback_counts", seconds=round(now - self.since, 1), callbacks=self.counts.total(),
-                          **dict(sorted(self.counts.items())))
+                          batches=self.batches, **dict(sorted(self.counts.items())))
         self.counts.clear()
+        self.batches = 0
         self.since = now
 
 
