@@ -1,13 +1,13 @@
 """Benchmark: status callbacks into `campaign-cli webhooks`, on SQLite and PostgreSQL.
 
     .venv/bin/python benchmarks/bench_webhooks.py [--messages 20000] [--clients 32] [--client-processes 2]
-                                                  [--db sqlite,postgresql,postgresql-durable] [--workers N]
+                                                  [--db sqlite,postgresql,postgresql-durable] [--workers 2]
 
 A campaign of N handed-over messages (`accepted`) gets 3 signed status callbacks
 per message (queued, sent, and its outcome: 90% delivered, 5% undelivered, 5%
 failed), shuffled over the whole run so many arrive out of order, POSTed by
 C concurrent keep-alive clients to the real server (a separate process, its
-workers as given; default 1 on SQLite, 2 on PostgreSQL). Printed per
+workers as given). Printed per
 database: callbacks per second, latency p50/p99/max, the server's CPU per
 callback, answers by status, and whether every message ended in its outcome
 (nothing lost: a stale `sent` after `delivered` must change nothing).
@@ -194,7 +194,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def run_one(name: str, db_url: str, args: argparse.Namespace) -> dict:
-    workers = args.workers or (1 if name == "sqlite" else 2)
+    workers = args.workers
     engine = open_database(db_url)
     phones = {f"+3584{index:08d}": "accepted" for index in range(args.messages)}
     campaign_id, sids = handed_over_campaign(engine, "org-bench", phones)
@@ -233,7 +233,7 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--client-processes", type=int, default=2)
-    parser.add_argument("--workers", type=int, default=None, help="default: 1 on SQLite, 2 on PostgreSQL")
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--db", default="sqlite,postgresql,postgresql-durable")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()

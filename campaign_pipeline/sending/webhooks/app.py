@@ -253,10 +253,10 @@ def from_environment() -> Starlette:
 
 
 def pool_options(url: str) -> dict:
-    """SQLite takes one writer at a time: one connection per process, so the
-    request threads queue for it in Python instead of meeting SQLite's lock, whose
-    busy handler sleeps milliseconds at a time. PostgreSQL: a connection per
-    request thread that is likely busy at once."""
+    """SQLite takes one writer at a time: one connection per process, used by
+    its writer thread only (the workers' batches meet at SQLite's lock, one
+    transaction a batch). PostgreSQL: a connection per request thread that is
+    likely busy at once, and the writer's."""
     if url.startswith("sqlite"):
         return {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
     return {"pool_size": 16, "max_overflow": 8}
