@@ -67,7 +67,7 @@ def apply_statuses(engine: Engine, updates: Sequence[StatusUpdate]) -> Applied:
     the furthest wins (the first of equal rank); the others count as STALE."""
     winners = _furthest_per_message(updates)
     moved: dict[str, tuple[int, str]] = {}
-    known: set[str] = set()
+    known: dict[str, tuple[int, str, str]] = {}
     if winners:
         # Write lock at BEGIN on SQLite: another worker's batch then waits on busy_timeout
         # instead of this one failing when its read snapshot cannot become a write.
@@ -85,8 +85,9 @@ def apply_statuses(engine: Engine, updates: Sequence[StatusUpdate]) -> Applied:
                 moved.update((sid, (campaign_id, kind)) for sid, campaign_id, kind in rows)
             unmoved = [sid for sid in winners if sid not in moved]
             for chunk in _chunks(unmoved, driver_statements.CHUNK_ROWS):
-                known.update(sid for (sid,) in connection.exec_driver_sql(
-                    driver_statements.known_provider_ids(dialect, len(chunk)), tuple(chunk)))
+                known.update((sid, (campaign_id, kind, status)) for sid, campaign_id, kind, status in
+                             connection.exec_driver_sql(driver_statements.known_messages(dialect, len(chunk)),
+                                                        tuple(chunk)))
     outcomes = []
     for index, news in enumerate(updates):
         sid = news.provider_message_id
@@ -96,8 +97,13 @@ def apply_statuses(engine: Engine, updates: Sequence[StatusUpdate]) -> Applied:
             outcomes.append(MOVED if winners[sid] == index else STALE)
         else:
             outcomes.append(STALE if sid in known else UNMATCHED)
-    failed_campaigns = sorted({campaign_id for sid, (campaign_id, kind) in moved.items()
-                               if kind == "campaign" and updates[winners[sid]].status in FAILED_OUTCOMES})
+    # A failure repeated (the provider retrying after a 500) rolls up again: the
+    # first time may have committed the status and then failed before its rollup.
+    failed_campaigns = sorted(
+        {campaign_id for sid, (campaign_id, kind) in moved.items()
+         if kind == "campaign" and updates[winners[sid]].status in FAILED_OUTCOMES}
+        | {campaign_id for sid, (campaign_id, kind, status) in known.items()
+           if kind == "campaign" and status in FAILED_OUTCOMES and updates[winners[sid]].status in FAILED_OUTCOMES})
     if failed_campaigns:
         # After the commit, in a transaction of its own: of two last failures racing,
         # the one that commits second sees both, so the rollup is never missed.

@@ -82,6 +82,20 @@ def test_the_campaign_rolls_up_after_a_batch_of_failures(engine):
     assert campaign_status(engine, campaign_id) == "failed"
 
 
+def test_a_repeated_failure_rolls_up_a_campaign_whose_rollup_was_missed(engine):
+    """The provider retries a failure answered 500 when its status committed but its
+    rollup (a transaction of its own) failed: the retry, stale, still rolls up."""
+    campaign_id, sids = handed_over_campaign(engine, "org-1", {"+358401111111": "failed", "+358402222222": "sent"})
+    delivery.apply_statuses(engine, [news(sids["+358402222222"], "delivered")])
+    assert campaign_status(engine, campaign_id) == "sent"
+    campaign_id, sids = handed_over_campaign(engine, "org-1", {"+358401111111": "failed",
+                                                               "+358402222222": "undelivered"})
+    assert campaign_status(engine, campaign_id) == "sent"  # as a lost rollup leaves it
+    applied = delivery.apply_statuses(engine, [news(sids["+358402222222"], "undelivered", "30003")])
+    assert applied.outcomes == (delivery.STALE,)
+    assert campaign_status(engine, campaign_id) == "failed"
+
+
 def test_time_and_error_code_are_those_of_the_winning_update(engine):
     campaign_id, sids = handed_over_campaign(engine, "org-1", {"+358401111111": "sent"})
     at = utc_now() - timedelta(minutes=5)

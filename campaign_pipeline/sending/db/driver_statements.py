@@ -65,8 +65,10 @@ def status_moves(dialect: Dialect, rows: int) -> str:
 
 
 @lru_cache(maxsize=1024)
-def known_provider_ids(dialect: Dialect, rows: int) -> str:
-    """`SELECT provider_message_id FROM messages WHERE provider_message_id IN (…)`
-    for `rows` ids: which of a batch's ids the database knows."""
+def known_messages(dialect: Dialect, rows: int) -> str:
+    """provider_message_id, campaign_id, kind, status of the messages among
+    `rows` provider ids: which of a batch's ids the database knows, and where
+    they stand."""
     marks = ", ".join([placeholder(dialect)] * rows)
-    return f"SELECT provider_message_id FROM messages WHERE provider_message_id IN ({marks})"
+    return ("SELECT provider_message_id, campaign_id, kind, status FROM messages"
+            f" WHERE provider_message_id IN ({marks})")
