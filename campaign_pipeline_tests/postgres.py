@@ -47,8 +47,9 @@ def _free_port() -> int:
 class PostgresServer:
     """One throwaway PostgreSQL cluster under a private directory."""
 
-    def __init__(self, bindir: Path):
+    def __init__(self, bindir: Path, *, durable: bool = False):
         self.bindir = bindir
+        self.durable = durable
         self.as_root = os.geteuid() == 0
         self.owner = None
         self.prefix = []
@@ -107,8 +108,10 @@ class PostgresServer:
     def start(self) -> None:
         for _ in range(3):  # another process may take the free port between probe and bind
             self.port = _free_port()
+            # Tests do not need a commit to survive a crash; a benchmark of durable commits does.
+            speed = "" if self.durable else " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             options = (f"-p {self.port} -k {self.sockets} -c listen_addresses={self.host}"
-                       " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+                       f"{speed} -c max_connections=200")
             done = self.run("pg_ctl", "start", "-w", "-t", "30", "-D", str(self.data), "-l", str(self.log),
                             "-o", options)
             if done.returncode == 0:
@@ -152,9 +155,10 @@ class PostgresServer:
             admin.close()
 
 
-def serve() -> Iterator[PostgresServer]:
+def serve(*, durable: bool = False) -> Iterator[PostgresServer]:
     """Starts the server with libpq's PG* variables cleared for its lifetime;
-    yields it and removes it afterwards."""
+    yields it and removes it afterwards. `durable`: fsync and synchronous
+    commit on, as in production (the tests' default is off: faster)."""
     initdb = find_initdb()
     if initdb is None:
         pytest.fail("PostgreSQL server binaries not found (no initdb on PATH or in /usr/lib/postgresql/*/bin):"
@@ -163,7 +167,7 @@ def serve() -> Iterator[PostgresServer]:
         for name in list(os.environ):
             if name.startswith("PG"):
                 patch.delenv(name)
-        server = PostgresServer(Path(os.path.realpath(initdb)).parent)
+        server = PostgresServer(Path(os.path.realpath(initdb)).parent, durable=durable)
         try:
             server.init()
             server.start()

@@ -12,7 +12,8 @@ def add_parser(commands) -> None:
                         " reverse proxy keep it so)")
     parser.add_argument("--port", type=int, default=8090, help="port (default 8090; 0 picks a free one)")
     parser.add_argument("--workers", type=int, default=1,
-                        help="server processes sharing the port (default 1; 2 on a 2-core machine doubles throughput)")
+                        help="server processes sharing the port (default 1; up to one per core: a steadier p99"
+                             " under load, see docs/webhooks.md)")
 
 
 def run(args: argparse.Namespace, log) -> int:

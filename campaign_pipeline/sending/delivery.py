@@ -2,13 +2,15 @@
 a status that only moves forward, its error code, and the campaign rollup.
 
 Plain functions over the campaign database, shared by the webhook server
-(status callbacks) and `poll` (the provider asked directly).
+(status callbacks, a batch at a time: webhooks/group_commit.py) and `poll`
+(the provider asked directly).
 
-A status change is one guarded UPDATE, `... WHERE provider_message_id = :sid
-AND rank(status) < rank(:new)`, with the rank written in SQL from
-lifecycle.MESSAGE_STATUS_RANK: duplicates and callbacks arriving out of order
-match no row, and two racing callbacks cannot both win. Nothing is read
-before it is written.
+A batch of news is one guarded UPDATE from a VALUES list,
+`... WHERE provider_message_id = news.sid AND rank(status) < news.rank`, with
+the rank written in SQL from lifecycle.MESSAGE_STATUS_RANK
+(db/driver_statements.py): duplicates and callbacks arriving out of order
+match no row, and two racing batches cannot both win. Nothing is read before
+it is written.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Engine, String, bindparam, case, exists, func, literal, select, update
+from sqlalchemy import Connection, Engine, bindparam, exists, literal_column, update
 
+from campaign_pipeline.sending.db import driver_statements
+from campaign_pipeline.sending.db.engine import writing
 from campaign_pipeline.sending.db.models import UtcDateTime, campaigns, messages, utc_now
 from campaign_pipeline.sending.rules import lifecycle
 
@@ -27,54 +31,11 @@ MOVED, STALE, UNMATCHED, IGNORED = "moved", "stale", "unmatched", "ignored"
 PROVIDER_STATUSES = frozenset(lifecycle.MESSAGE_STATUS_RANK) - {"submitting"}
 FAILED_OUTCOMES = ("failed", "undelivered")
 
-# Statuses outside the order (never handed over, `unknown`) rank above every
-# provider status, so provider news never moves them (as lifecycle.moves_forward).
-_OUTSIDE = max(lifecycle.MESSAGE_STATUS_RANK.values()) + 1
-_RANK = case(lifecycle.MESSAGE_STATUS_RANK, value=messages.c.status, else_=literal(_OUTSIDE))
-
-# Built once: SQLAlchemy then reuses the compiled form, which matters at a thousand callbacks
-# a second (building and keying the statement anew cost more than executing it).
-_MOVE = (
-    update(messages)
-    .where(messages.c.provider_message_id == bindparam("sid"), _RANK < bindparam("rank"))
-    .values(status=bindparam("new_status"), status_at=bindparam("at", type_=UtcDateTime),
-            updated_at=bindparam("at", type_=UtcDateTime),
-            error_code=func.coalesce(bindparam("code", type_=String), messages.c.error_code))
-    .returning(messages.c.campaign_id, messages.c.kind)
-)
-_KNOWN = select(literal(1)).where(messages.c.provider_message_id == bindparam("sid"))
-
-
-def apply_status(engine: Engine, provider_message_id: str, status: str, error_code: str | None = None,
-                 *, now: datetime | None = None) -> str:
-    """Records the provider's `status` of one message if it moves it forward,
-    with `error_code` when given; a failed outcome then rolls the campaign up.
-
-    Returns MOVED, STALE (the message is already there or further), UNMATCHED
-    (no message has that provider id: a callback that overtook the dispatcher's
-    commit, or another system's message; `poll` catches the former up) or
-    IGNORED (a status outside the order, e.g. Twilio's `read`)."""
-    if status not in PROVIDER_STATUSES:
-        return IGNORED
-    now = now or utc_now()
-    with engine.begin() as connection:
-        moved = connection.execute(_MOVE, {
-            "sid": provider_message_id, "rank": lifecycle.MESSAGE_STATUS_RANK[status], "new_status": status,
-            "at": now, "code": error_code or None}).first()
-        if moved is None:
-            known = connection.execute(_KNOWN, {"sid": provider_message_id}).first()
-            return STALE if known else UNMATCHED
-    # After the commit, in a transaction of its own: of two last failures racing,
-    # the one that commits second sees both, so the rollup is never missed.
-    if status in FAILED_OUTCOMES and moved.kind == "campaign":
-        with engine.begin() as connection:
-            roll_up(connection, moved.campaign_id, now=now)
-    return MOVED
-
 
 @dataclass(frozen=True)
 class StatusUpdate:
-    """One piece of provider news: a callback, or the answer of a poll."""
+    """One piece of provider news: `status` of the message the provider calls
+    `provider_message_id`, with its `error_code`, learnt `at` (aware)."""
 
     provider_message_id: str
     status: str
@@ -82,46 +43,128 @@ class StatusUpdate:
     at: datetime
 
 
-def apply_statuses(engine: Engine, updates: Sequence[StatusUpdate]) -> int:
-    """`apply_status` for a batch: the same guarded forward-only UPDATE for each, in one
-    transaction; then, after the commit, the rollup of each campaign that got a failed
-    outcome (each in a transaction of its own, as in apply_status). Returns how many
-    messages moved; news that is stale, unmatched or outside the order moves nothing."""
-    failed_campaigns: dict[int, datetime] = {}
-    moved = 0
-    with engine.begin() as connection:
-        for news in updates:
-            if news.status not in PROVIDER_STATUSES:
-                continue
-            row = connection.execute(_MOVE, {
-                "sid": news.provider_message_id, "rank": lifecycle.MESSAGE_STATUS_RANK[news.status],
-                "new_status": news.status, "at": news.at, "code": news.error_code or None}).first()
-            if row is None:
-                continue
-            moved += 1
-            if news.status in FAILED_OUTCOMES and row.kind == "campaign":
-                failed_campaigns[row.campaign_id] = news.at
-    for campaign_id, at in sorted(failed_campaigns.items()):
-        with engine.begin() as connection:
-            roll_up(connection, campaign_id, now=at)
-    return moved
+@dataclass(frozen=True)
+class Applied:
+    """What a batch did: one outcome per update, in the order given."""
+
+    outcomes: tuple[str, ...]
+
+    @property
+    def moved(self) -> int:
+        return self.outcomes.count(MOVED)
+
+
+def apply_statuses(engine: Engine, updates: Sequence[StatusUpdate]) -> Applied:
+    """Records every update that moves its message forward, all in ONE
+    transaction (all or nothing: an error raises and changes nothing); then
+    rolls up the campaigns of the failed outcomes, after that commit.
+
+    Outcomes: MOVED, STALE (the message is already there or further),
+    UNMATCHED (no message has that provider id: a callback that overtook the
+    dispatcher's commit, or another system's message; `poll` catches the
+    former up) or IGNORED (a status outside the order, e.g. Twilio's `read`).
+    Several updates of one message in a batch act as if applied one by one:
+    the furthest wins (the first of equal rank); the others count as STALE."""
+    winners = _furthest_per_message(updates)
+    moved: dict[str, tuple[int, str]] = {}
+    known: dict[str, tuple[int, str, str]] = {}
+    if winners:
+        # Write lock at BEGIN on SQLite: another worker's batch then waits on busy_timeout
+        # instead of this one failing when its read snapshot cannot become a write.
+        with writing(engine) as connection, connection.begin():
+            dialect = connection.dialect
+            process_time = messages.c.status_at.type.bind_processor(dialect) or (lambda value: value)
+            for chunk in _chunks(sorted(winners), driver_statements.CHUNK_ROWS):
+                parameters = []
+                for sid in chunk:
+                    news = updates[winners[sid]]
+                    parameters += [sid, lifecycle.MESSAGE_STATUS_RANK[news.status], news.status,
+                                   process_time(news.at), news.error_code or None]
+                rows = connection.exec_driver_sql(driver_statements.status_moves(dialect, len(chunk)),
+                                                  tuple(parameters)).all()
+                moved.update((sid, (campaign_id, kind)) for sid, campaign_id, kind in rows)
+            unmoved = [sid for sid in winners if sid not in moved]
+            for chunk in _chunks(unmoved, driver_statements.CHUNK_ROWS):
+                known.update((sid, (campaign_id, kind, status)) for sid, campaign_id, kind, status in
+                             connection.exec_driver_sql(driver_statements.known_messages(dialect, len(chunk)),
+                                                        tuple(chunk)))
+    outcomes = []
+    for index, news in enumerate(updates):
+        sid = news.provider_message_id
+        if news.status not in PROVIDER_STATUSES:
+            outcomes.append(IGNORED)
+        elif sid in moved:
+            outcomes.append(MOVED if winners[sid] == index else STALE)
+        else:
+            outcomes.append(STALE if sid in known else UNMATCHED)
+    # A failure repeated (the provider retrying after a 500) rolls up again: the
+    # first time may have committed the status and then failed before its rollup.
+    failed_campaigns = sorted(
+        {campaign_id for sid, (campaign_id, kind) in moved.items()
+         if kind == "campaign" and updates[winners[sid]].status in FAILED_OUTCOMES}
+        | {campaign_id for sid, (campaign_id, kind, status) in known.items()
+           if kind == "campaign" and status in FAILED_OUTCOMES and updates[winners[sid]].status in FAILED_OUTCOMES})
+    if failed_campaigns:
+        # After the commit, in a transaction of its own: of two last failures racing,
+        # the one that commits second sees both, so the rollup is never missed.
+        with writing(engine) as connection, connection.begin():
+            for campaign_id in failed_campaigns:
+                roll_up(connection, campaign_id)
+    return Applied(tuple(outcomes))
+
+
+def apply_status(engine: Engine, provider_message_id: str, status: str, error_code: str | None = None,
+                 *, now: datetime | None = None) -> str:
+    """apply_statuses of one update; returns its outcome."""
+    news = StatusUpdate(provider_message_id, status, error_code or None, now or utc_now())
+    return apply_statuses(engine, [news]).outcomes[0]
+
+
+def _furthest_per_message(updates: Sequence[StatusUpdate]) -> dict[str, int]:
+    """provider id -> index of its furthest update (the first of equal rank),
+    among the statuses the order knows."""
+    winners: dict[str, int] = {}
+    for index, news in enumerate(updates):
+        if news.status not in PROVIDER_STATUSES:
+            continue
+        best = winners.get(news.provider_message_id)
+        rank = lifecycle.MESSAGE_STATUS_RANK[news.status]
+        if best is None or rank > lifecycle.MESSAGE_STATUS_RANK[updates[best].status]:
+            winners[news.provider_message_id] = index
+    return winners
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _listed(statuses) -> list:
+    """The rules' own status names written into the SQL: an IN of bound parameters
+    is expanded anew at every execution, which cost more than the rollup itself."""
+    assert all(status.isidentifier() for status in statuses)  # constants, never input
+    return [literal_column(f"'{status}'") for status in sorted(statuses)]
+
+
+# Built once (building it cost 3 ms a rollup, a rollup per batch holding a failure).
+_OWN = (messages.c.campaign_id == bindparam("campaign_id"), messages.c.kind == "campaign")
+_ROLL_UP = (
+    update(campaigns)
+    .where(campaigns.c.id == bindparam("campaign_id"),
+           campaigns.c.status.in_(_listed(lifecycle.allowed_from("fail"))),
+           exists().where(*_OWN, messages.c.status.in_(_listed(FAILED_OUTCOMES))),
+           ~exists().where(*_OWN, messages.c.status.in_(
+               _listed(lifecycle.HANDED_OVER_STATUSES - set(FAILED_OUTCOMES)))))
+    .values(status=lifecycle.target("fail", "sent"), updated_at=bindparam("now", type_=UtcDateTime))
+)
 
 
 def roll_up(connection: Connection, campaign_id: int, *, now: datetime | None = None) -> bool:
     """A `sent` campaign becomes `failed` when every message it handed over ended
     `failed` or `undelivered`, and at least one did (lifecycle.campaign_rollup,
     as one guarded UPDATE of two index probes rather than a count of every
-    message, because it runs on each failure callback). True when it changed.
+    message, because it runs on each batch holding a failure). True when it changed.
 
     The dispatcher calls it too, right after a campaign becomes `sent`."""
-    own = (messages.c.campaign_id == campaign_id, messages.c.kind == "campaign")
-    others = sorted(lifecycle.HANDED_OVER_STATUSES - set(FAILED_OUTCOMES))
-    changed = connection.execute(
-        update(campaigns)
-        .where(campaigns.c.id == campaign_id,
-               campaigns.c.status.in_(sorted(lifecycle.allowed_from("fail"))),
-               exists().where(*own, messages.c.status.in_(FAILED_OUTCOMES)),
-               ~exists().where(*own, messages.c.status.in_(others)))
-        .values(status=lifecycle.target("fail", "sent"), updated_at=now or utc_now())
-    ).rowcount
+    changed = connection.execute(_ROLL_UP, {"campaign_id": campaign_id, "now": now or utc_now()}).rowcount
     return changed == 1

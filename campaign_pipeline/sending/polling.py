@@ -184,7 +184,7 @@ def _record(engine: Engine, rows: list[_Row], answers: list, schedule: Sequence[
         polled.append({"m_id": row.id, "at": at,
                        "next": None if row.handed_over_at is None else next_poll(row.handed_over_at, at, schedule)})
     # The news first: should the process stop between the two, the message is only asked again.
-    report.moved += apply_statuses(engine, updates) if updates else 0
+    report.moved += apply_statuses(engine, updates).moved if updates else 0
     if polled:
         with engine.begin() as connection:
             connection.execute(_POLLED, polled)

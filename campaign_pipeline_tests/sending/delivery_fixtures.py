@@ -104,3 +104,19 @@ def add_test_message(engine: Engine, campaign_id: int, status: str, organization
             body="test", segments=5, status=status, attempts=1, provider_message_id=sid,
             handed_over_at=now, created_at=now, updated_at=now))
     return sid
+
+
+def poison(engine: Engine, provider_message_id: str) -> None:
+    """A trigger that makes the database refuse any UPDATE of that message: a
+    real database error in the middle of a batch."""
+    with engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql(
+                "CREATE TRIGGER poison BEFORE UPDATE ON messages"
+                f" WHEN NEW.provider_message_id = '{provider_message_id}' BEGIN SELECT RAISE(ABORT, 'poisoned'); END")
+        else:
+            connection.exec_driver_sql("CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql"
+                                       " AS $$ BEGIN RAISE EXCEPTION 'poisoned'; END $$")
+            connection.exec_driver_sql(
+                "CREATE TRIGGER poison BEFORE UPDATE ON messages FOR EACH ROW"
+                f" WHEN (NEW.provider_message_id = '{provider_message_id}') EXECUTE FUNCTION poison()")

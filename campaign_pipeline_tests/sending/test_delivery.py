@@ -168,9 +168,9 @@ def test_a_batch_of_news_moves_forward_only_and_rolls_up_once_committed(engine):
         StatusUpdate(failing["+358403333333"], "undelivered", "30003", at),
         StatusUpdate(failing["+358403333333"], "undelivered", "30003", at),  # twice
     ]
-    assert apply_statuses(engine, news) == 2
+    assert apply_statuses(engine, news).moved == 2
     assert message_rows(engine, campaign_id) == {"+358401111111": ("delivered", None),
                                                  "+358402222222": ("sent", None)}
     assert message_rows(engine, failing_id) == {"+358403333333": ("undelivered", "30003")}
     assert campaign_status(engine, failing_id) == "failed" and campaign_status(engine, campaign_id) == "sent"
-    assert apply_statuses(engine, []) == 0
+    assert apply_statuses(engine, []).moved == 0

@@ -18,7 +18,8 @@ from campaign_pipeline_tests.sending.webhooks.helpers import ACCOUNT, SENDER, TO
 PHONE = "+358401234567"
 
 
-def test_callbacks_in_any_order_and_repeated_leave_each_message_in_its_final_status(engine, campaign_db_url):
+@pytest.mark.parametrize("workers", [1, 2])
+def test_callbacks_in_any_order_and_repeated_leave_each_message_in_its_final_status(engine, campaign_db_url, workers):
     phones = {f"+35840300{i:04d}": "queued" for i in range(30)}
     campaign_id, sids = handed_over_campaign(engine, "org-1", phones)
     rng = random.Random(3)
@@ -30,8 +31,8 @@ def test_callbacks_in_any_order_and_repeated_leave_each_message_in_its_final_sta
         for status in ("sending", "sent", final):
             callbacks += [status_form(sids[phone], status, code if status == final else None, phone)] * rng.randint(1, 3)
     rng.shuffle(callbacks)
-    with WebhookServer(campaign_db_url) as server, httpx.Client() as client:
-        with ThreadPoolExecutor(8) as pool:
+    with WebhookServer(campaign_db_url, workers=workers) as server, httpx.Client() as client:
+        with ThreadPoolExecutor(16) as pool:
             answers = list(pool.map(lambda form: server.post("/twilio/status", form, client=client), callbacks))
     assert {answer.status_code for answer in answers} == {204}
     assert message_rows(engine, campaign_id) == expected
