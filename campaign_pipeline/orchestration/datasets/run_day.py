@@ -1,4 +1,7 @@
-"""`make run`: build every asset of one day in this process and say what came out.
+"""`make run`: build every asset of one day in this process and say what came out,
+then (re)use a demo campaign of the day's first organization, schedule it and
+dispatch it through the proof provider (sending/demo_campaign.py: nothing is
+sent), and say where its run summary and messages export are.
 
 A newcomer wants the files and their counts, not Dagster's event stream, so by
 default the run's whole stderr (Dagster's events, the assets' JSON log lines,
@@ -47,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
 
         job = defs.resolve_job_def("dataset_job")
         result = job.execute_in_process(instance=instance, partition_key=args.day, raise_on_error=False)
+        demo = _demo(args.day) if result.success else None
     seconds = time.perf_counter() - started
     details = "above" if args.verbose else f"in {_shown(str(log_path))}"
     if not result.success:
@@ -55,6 +59,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run_day: the run for {args.day} failed after {seconds:.1f} s; Dagster's log is {details}", file=sys.stderr)
         return 1
     print(_summary(result, args.day, seconds))
+    if isinstance(demo, str):
+        print(f"run_day: the demo campaign: {demo}", file=sys.stderr)
+        return 1
+    print(_demo_summary(demo))
     if not args.verbose:
         print(f"Dagster's full log of the run: {_shown(str(log_path))} (or make run VERBOSE=1); make dev shows it in the UI.")
     return 0
@@ -87,6 +95,36 @@ def _summary(result, day: str, seconds: float) -> str:
         lines.append(f"Loaded into the campaign database {where}: {rows} "
                      f"(campaign-cli campaign create --day {day} …).")
     return "\n".join(lines)
+
+
+def _demo(day: str):
+    """The demo campaign's pass (a Demo), or the one line saying why it could not run."""
+    from campaign_pipeline.common.errors import InputError
+    from campaign_pipeline.common.logs import JsonLog
+    from campaign_pipeline.sending.artifacts import output_root
+    from campaign_pipeline.sending.db.engine import open_database
+    from campaign_pipeline.sending.demo_campaign import run_demo
+
+    engine = open_database()
+    try:
+        return run_demo(engine, datetime.fromisoformat(day).date(), output_root(), JsonLog())
+    except InputError as error:
+        return str(error)
+    finally:
+        engine.dispose()
+
+
+def _demo_summary(demo) -> str:
+    run = demo.run
+    summary = f"{_shown(demo.summary_folder)}/summary.md" if demo.summary_folder else "none yet"
+    return "\n".join([
+        f"Demo campaign {demo.campaign_id} of organization {demo.organization_id} "
+        f"({'created' if demo.created else 'reused'}), dispatched through the proof provider (nothing sent): "
+        f"{run['handed_over']} handed over, {run['deferred']} deferred, {run['skipped']} skipped; "
+        f"campaign {demo.status}.",
+        f"  run summary:     {summary}",
+        f"  messages export: {_shown(demo.export_path)}  {demo.exported:>7} rows",
+    ])
 
 
 def _failures(result) -> list[str]:
