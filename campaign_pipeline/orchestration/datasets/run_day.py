@@ -122,8 +122,8 @@ def _demo_summary(demo) -> str:
         f"({'created' if demo.created else 'reused'}), dispatched through the proof provider (nothing sent): "
         f"{run['handed_over']} handed over, {run['deferred']} deferred, {run['skipped']} skipped; "
         f"campaign {demo.status}.",
-        f"  run summary:     {summary}",
-        f"  messages export: {_shown(demo.export_path)}  {demo.exported:>7} rows",
+        f"  latest run summary: {summary}",
+        f"  messages export:    {_shown(demo.export_path)}  {demo.exported:>7} rows",
     ])
 
 
