@@ -1,13 +1,12 @@
 """`make run`'s demo campaign: after a day is built and loaded, one campaign of the
-sample's first organization, scheduled and dispatched through the proof
-provider (nothing leaves the machine), so a newcomer sees the whole path and
-where its files are.
+sample's first organization, scheduled here and dispatched by `make run`
+through Dagster's `campaign_sends` with the proof provider (nothing leaves the
+machine), so a newcomer sees the whole path and where its files are.
 
 Idempotent: the demo campaign is found by its name and reused, never piled up.
 A draft is scheduled; a campaign already sent is left as it is (its pass finds
 nothing due) and its latest run's summary is shown. It uses the functions the
-command line uses (organizations.py, campaigns.py, dispatcher.py,
-messages_export.py).
+command line uses (organizations.py, campaigns.py, messages_export.py).
 
 Choice: the demo campaign's window is the whole day (00:00-24:00), so the demo
 shows hand-overs at any hour; real campaigns use their organization's window.
@@ -28,9 +27,7 @@ from campaign_pipeline.sending import campaigns as campaign_service
 from campaign_pipeline.sending import organizations
 from campaign_pipeline.sending.artifacts import run_folder
 from campaign_pipeline.sending.db.models import attempts, campaigns, dataset_days, dataset_rows, messages
-from campaign_pipeline.sending.dispatcher import Settings, dispatch_run
 from campaign_pipeline.sending.messages_export import export_messages
-from campaign_pipeline.sending.providers.proof import ProofProvider
 
 DEMO_NAME = "make run demo"
 DEMO_BODY = "Hi {first_name}, this is the make run demo (proof provider: nothing is sent)."
@@ -42,11 +39,6 @@ class Demo:
     organization_id: str
     campaign_id: int
     created: bool
-    status: str
-    run: dict  # this pass's counts (the dispatch document's entry)
-    summary_folder: str | None  # the latest pass that handed something over
-    export_path: str
-    exported: int
 
 
 def first_organization(engine: Engine, day: date) -> tuple[str, str]:
@@ -64,7 +56,10 @@ def first_organization(engine: Engine, day: date) -> tuple[str, str]:
     return row.organization_id, row.segment
 
 
-def run_demo(engine: Engine, day: date, output_root: str, log: JsonLog) -> Demo:
+def prepare_demo(engine: Engine, day: date, log: JsonLog | None = None) -> Demo:
+    """Finds (or creates) the demo campaign of the day's first organization and schedules
+    it when it is a draft; the pass itself is the caller's (make run: Dagster's
+    `campaign_sends` with the proof provider)."""
     organization_id, segment = first_organization(engine, day)
     with engine.connect() as connection:
         known = organizations.get(connection, organization_id) is not None
@@ -81,23 +76,20 @@ def run_demo(engine: Engine, day: date, output_root: str, log: JsonLog) -> Demo:
         status = campaign_service.get_campaign(connection, organization_id, found).status
     if status == "draft":
         campaign_service.schedule_campaign(engine, organization_id, found, log=log)
-    provider = ProofProvider()
-    try:
-        run = dispatch_run(engine, provider, log, Settings.from_env(os.environ), campaign_id=found,
-                           output_root=output_root)
-    finally:
-        provider.close()
-    data, rows = export_messages(engine, organization_id, found)
-    export_path = f"{output_root.rstrip('/')}/campaigns/{found}/messages.csv"
-    if not export_path.startswith(S3_SCHEME):
-        os.makedirs(os.path.dirname(export_path), exist_ok=True)
-    write_atomically({export_path: data})
-    report = run.reports[found]
-    return Demo(organization_id, found, created, report.status, report.document(),
-                run.folders.get(found) or _latest_folder(engine, output_root, found), export_path, rows)
+    return Demo(organization_id, found, created)
 
 
-def _latest_folder(engine: Engine, output_root: str, campaign_id: int) -> str | None:
+def export_demo(engine: Engine, demo: Demo, output_root: str) -> tuple[str, int]:
+    """The campaign's messages export at `<output root>/campaigns/<id>/messages.csv`, rewritten."""
+    data, rows = export_messages(engine, demo.organization_id, demo.campaign_id)
+    path = f"{output_root.rstrip('/')}/campaigns/{demo.campaign_id}/messages.csv"
+    if not path.startswith(S3_SCHEME):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+    write_atomically({path: data})
+    return path, rows
+
+
+def latest_folder(engine: Engine, output_root: str, campaign_id: int) -> str | None:
     """The artifacts of the campaign's latest pass that handed something over."""
     with engine.connect() as connection:
         run_id = connection.execute(

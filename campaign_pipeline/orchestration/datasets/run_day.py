@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from contextlib import ExitStack, nullcontext, redirect_stderr
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
         job = defs.resolve_job_def("dataset_job")
         result = job.execute_in_process(instance=instance, partition_key=args.day, raise_on_error=False)
-        demo = _demo(args.day) if result.success else None
+        demo = _demo(instance, args.day) if result.success else None
     seconds = time.perf_counter() - started
     details = "above" if args.verbose else f"in {_shown(str(log_path))}"
     if not result.success:
@@ -97,33 +98,62 @@ def _summary(result, day: str, seconds: float) -> str:
     return "\n".join(lines)
 
 
-def _demo(day: str):
-    """The demo campaign's pass (a Demo), or the one line saying why it could not run."""
+@dataclass(frozen=True)
+class _DemoPass:
+    demo: object  # sending/demo_campaign.py's Demo
+    metadata: dict  # the campaign_sends materialization's
+    summary_folder: str | None
+    export_path: str
+    exported: int
+
+
+def _demo(instance: DagsterInstance, day: str):
+    """The demo campaign (sending/demo_campaign.py), dispatched as `campaign_sends` of its
+    partition with the proof provider whatever SMS_PROVIDER says, so `make dev` shows the
+    pass; a _DemoPass, or the one line saying why it could not run."""
+    from dagster import Definitions
+
     from campaign_pipeline.common.errors import InputError
     from campaign_pipeline.common.logs import JsonLog
+    from campaign_pipeline.orchestration.sending.campaigns import campaign_partitions
+    from campaign_pipeline.orchestration.sending.handover_audit import handover_checks
+    from campaign_pipeline.orchestration.sending.resources import SmsProvider, campaign_database_from_env
+    from campaign_pipeline.orchestration.sending.sends import campaign_sends, campaign_sends_job
     from campaign_pipeline.sending.artifacts import output_root
-    from campaign_pipeline.sending.db.engine import open_database
-    from campaign_pipeline.sending.demo_campaign import run_demo
+    from campaign_pipeline.sending.demo_campaign import export_demo, latest_folder, prepare_demo
 
-    engine = open_database()
+    database = campaign_database_from_env(os.environ)
+    engine = database.engine()
     try:
-        return run_demo(engine, datetime.fromisoformat(day).date(), output_root(), JsonLog())
+        demo = prepare_demo(engine, datetime.fromisoformat(day).date(), JsonLog())
+        instance.add_dynamic_partitions(campaign_partitions.name, [str(demo.campaign_id)])
+        proof = Definitions(assets=[campaign_sends], asset_checks=handover_checks, jobs=[campaign_sends_job],
+                            resources={"campaign_database": database, "sms_provider": SmsProvider()})
+        result = proof.resolve_job_def(campaign_sends_job.name).execute_in_process(
+            instance=instance, partition_key=str(demo.campaign_id), raise_on_error=False)
+        if not result.success:
+            return "; ".join(_failures(result)) or "the campaign_sends run failed"
+        [event] = result.get_asset_materialization_events()
+        metadata = {name: value.value for name, value in event.materialization.metadata.items()}
+        root = output_root()
+        export_path, exported = export_demo(engine, demo, root)
+        return _DemoPass(demo, metadata, latest_folder(engine, root, demo.campaign_id), export_path, exported)
     except InputError as error:
         return str(error)
     finally:
         engine.dispose()
 
 
-def _demo_summary(demo) -> str:
-    run = demo.run
-    summary = f"{_shown(demo.summary_folder)}/summary.md" if demo.summary_folder else "none yet"
+def _demo_summary(outcome: _DemoPass) -> str:
+    demo, run = outcome.demo, outcome.metadata
+    summary = f"{_shown(outcome.summary_folder)}/summary.md" if outcome.summary_folder else "none yet"
     return "\n".join([
         f"Demo campaign {demo.campaign_id} of organization {demo.organization_id} "
-        f"({'created' if demo.created else 'reused'}), dispatched through the proof provider (nothing sent): "
-        f"{run['handed_over']} handed over, {run['deferred']} deferred, {run['skipped']} skipped; "
-        f"campaign {demo.status}.",
+        f"({'created' if demo.created else 'reused'}), dispatched by campaign_sends with the proof provider "
+        f"(nothing sent): {run['handed_over']} handed over, {run['deferred']} deferred, {run['skipped']} skipped; "
+        f"campaign {run['campaign_status']}.",
         f"  latest run summary: {summary}",
-        f"  messages export:    {_shown(demo.export_path)}  {demo.exported:>7} rows",
+        f"  messages export:    {_shown(outcome.export_path)}  {outcome.exported:>7} rows",
     ])
 
 

@@ -5,6 +5,7 @@ import csv
 import json
 from pathlib import Path
 
+from dagster import AssetKey, DagsterInstance
 from sqlalchemy import create_engine, select
 
 from campaign_pipeline.sending.db.models import campaigns, messages
@@ -17,7 +18,7 @@ def test_make_run_twice_reuses_one_demo_campaign(portal_export, tmp_path):  # no
     first = run_day(tmp_path, portal_export)
     assert first.returncode == 0, first.stderr[-3000:]
     assert first.stderr == ""
-    assert "Demo campaign 1 of organization org-1 (created), dispatched through the proof provider" in first.stdout
+    assert "Demo campaign 1 of organization org-1 (created), dispatched by campaign_sends with the proof provider" in first.stdout
     assert "1 handed over, 0 deferred, 0 skipped; campaign sent." in first.stdout
     summary = next(line.split(": ", 1)[1] for line in first.stdout.splitlines() if "latest run summary" in line)
     assert summary.startswith("out/campaigns/1/") and summary.endswith("/summary.md")
@@ -39,3 +40,8 @@ def test_make_run_twice_reuses_one_demo_campaign(portal_export, tmp_path):  # no
             (1, DEMO_NAME, "sent")]
         assert connection.execute(select(messages.c.attempts)).scalars().all() == [1]  # sent once, not twice
     engine.dispose()
+    # Both passes are runs of campaign_sends in the instance `make dev` shows.
+    with DagsterInstance.from_config(str(tmp_path / "home")) as instance:
+        events = instance.fetch_materializations(AssetKey("campaign_sends"), limit=10).records
+        assert [(e.partition_key, e.asset_materialization.metadata["handed_over"].value) for e in events] == [
+            ("1", 0), ("1", 1)]
