@@ -41,10 +41,11 @@ def scheduled_campaign(engine, write_dataset, phones=PHONES) -> int:  # noqa: F8
     return campaign_id
 
 
-def materialize_pass(instance, url, campaign_id: int):
+def materialize_pass(instance, url, campaign_id: int, provider: SmsProvider | None = None):
     instance.add_dynamic_partitions(campaign_partitions.name, [str(campaign_id)])
     return materialize([campaign_sends, *handover_checks], partition_key=str(campaign_id), instance=instance,
-                       resources={"campaign_database": CampaignDatabase(url=url), "sms_provider": SmsProvider()},
+                       resources={"campaign_database": CampaignDatabase(url=url),
+                                  "sms_provider": provider or SmsProvider()},
                        raise_on_error=False)
 
 
@@ -156,3 +157,41 @@ def test_a_missing_provider_variable_fails_the_pass_in_one_line(campaign_db_url,
     assert "TWILIO_ACCOUNT_SID" in failure.step_failure_data.error.message
     with engine.connect() as connection:  # nothing changed
         assert set(connection.execute(select(messages.c.status)).scalars()) == {"pending"}
+
+
+def test_a_live_pass_through_the_twilio_simulator_with_secrets_from_envvar(
+        campaign_db_url, engine, write_dataset, output, monkeypatch):  # noqa: F811
+    import os
+
+    from dagster import EnvVar
+
+    from campaign_pipeline.orchestration.sending.resources import provider_resource_from_env
+    from campaign_pipeline.sending.providers.twilio_simulator import TwilioSimulator
+    from campaign_pipeline_tests.sending.providers.helpers import ACCOUNT, SENDER, TOKEN
+
+    campaign_id = scheduled_campaign(engine, write_dataset, PHONES[:3])
+    set_organization(engine, "org-1", {"sender": SENDER, "mps": 100})
+    with TwilioSimulator(ACCOUNT, TOKEN) as sim:
+        for name, value in {"SMS_PROVIDER": "twilio", "TWILIO_API_BASE": sim.url, "TWILIO_ACCOUNT_SID": ACCOUNT,
+                            "TWILIO_AUTH_TOKEN": TOKEN}.items():
+            monkeypatch.setenv(name, value)
+        resource = provider_resource_from_env(os.environ)
+        assert resource.twilio_auth_token == EnvVar("TWILIO_AUTH_TOKEN")  # the name, not the secret
+        with DagsterInstance.ephemeral() as instance:
+            result = materialize_pass(instance, campaign_db_url, campaign_id, resource)
+            assert result.success
+            assert sorted(m["to"] for m in sim.messages()) == PHONES[:3]
+            metadata = metadata_of(result)
+            assert (metadata["provider"], metadata["handed_over"]) == ("twilio", 3)
+            assert TOKEN not in json.dumps({k: str(v) for k, v in metadata.items()})
+            assert all(passed for passed, _ in checks_of(result).values())
+            # A wrong credential: the run fails in one line and nothing is marked sent.
+            second = scheduled_campaign(engine, write_dataset, PHONES[3:])
+            monkeypatch.setenv("TWILIO_AUTH_TOKEN", "wrong")
+            failed = materialize_pass(instance, campaign_db_url, second, resource)
+            assert not failed.success
+            [failure] = [e for e in failed.all_events if e.is_step_failure]
+            assert "the provider failed the pass" in failure.step_failure_data.error.message
+            with engine.connect() as connection:
+                assert connection.execute(select(messages.c.status).where(
+                    messages.c.campaign_id == second)).scalars().all() == ["pending"]
