@@ -15,8 +15,8 @@ VERBOSE ?=
 
 .PHONY: run test install install-test dev benchmark clean
 
-# Install, then build every asset of one day (today, UTC) on the bundled sample
-# and print the files written and their counts.
+# Install, then build every asset of one day (today, UTC) on the bundled sample,
+# proof-dispatch the demo campaign (campaign_sends) and print where everything is.
 run: install
 	@$(BIN)/python -m campaign_pipeline.orchestration.datasets.run_day --day $(DAY) $(if $(VERBOSE),--verbose)
 

@@ -8,7 +8,12 @@ folder. The environment points it elsewhere:
 - CAMPAIGN_DATASET_FORMAT: csv (default), json or parquet;
 - CAMPAIGN_SUPPRESS: suppression files, separated by the OS path separator;
 - CAMPAIGN_DB_URL: the campaign database (default: the SQLite file .state/campaign.db);
-- SMS_PROVIDER (+ its credentials), CAMPAIGN_POLL_SCHEDULE: what delivery_poll_sensor asks, and when.
+- SMS_PROVIDER (+ TWILIO_*, AWS_*): the provider of `campaign_sends` (as for `campaign-cli dispatch`)
+  and of delivery_poll_sensor; CAMPAIGN_POLL_SCHEDULE: when that sensor asks.
+
+The daily assets and the campaign-partitioned ones (`campaign_sends`, `campaign_delivery`) have
+different partitions, so one command materializes one kind: select the daily
+groups (`group:datasets or group:checked_datasets`) or one campaign partition.
 """
 
 import os
@@ -28,7 +33,9 @@ from campaign_pipeline.orchestration.sending import assets as sending_assets
 from campaign_pipeline.orchestration.sending.campaigns import campaign_partitions_sensor
 from campaign_pipeline.orchestration.sending.delivery import campaign_delivery
 from campaign_pipeline.orchestration.sending.delivery_poll import delivery_poll_sensor
-from campaign_pipeline.orchestration.sending.resources import campaign_database_from_env
+from campaign_pipeline.orchestration.sending.handover_audit import handover_checks
+from campaign_pipeline.orchestration.sending.resources import campaign_database_from_env, provider_resource_from_env
+from campaign_pipeline.orchestration.sending.sends import campaign_sends, campaign_sends_job, campaign_sends_sensor
 from campaign_pipeline.orchestration.datasets.schedules import dataset_job, daily_dataset_schedule
 from campaign_pipeline.orchestration.alerts import run_failure_alert
 from campaign_pipeline.orchestration.io_managers import PolarsFileIOManagerFactory
@@ -52,6 +59,7 @@ def resources_from_env(env: Mapping[str, str] = os.environ) -> dict:
         "portal": portal_from_env(env, str(SAMPLE_EXPORT)),
         "dataset_build": dataset_build_from_env(env),
         "campaign_database": campaign_database_from_env(env),
+        "sms_provider": provider_resource_from_env(env),
         "io_manager": io_manager,
     }
 
@@ -65,16 +73,20 @@ ASSETS = [
     assets.exclusions,
     *sending_assets.checked_datasets,
 ]
-# Per campaign (partitions `campaigns`): what each campaign's messages became.
-DELIVERY_ASSETS = [campaign_delivery]
 ASSET_CHECKS = [*assets.campaign_dataset_checks, assets.every_record_accounted_for]
+# Partitioned by campaign (`campaigns`), not by day: each pass of a campaign's sending,
+# and what its messages became.
+SENDING_ASSETS = [campaign_sends]
+SENDING_CHECKS = [*handover_checks]
+DELIVERY_ASSETS = [campaign_delivery]
 
 defs = Definitions(
-    assets=[*ASSETS, *DELIVERY_ASSETS],
-    asset_checks=ASSET_CHECKS,
-    jobs=[dataset_job],
+    assets=[*ASSETS, *SENDING_ASSETS, *DELIVERY_ASSETS],
+    asset_checks=[*ASSET_CHECKS, *SENDING_CHECKS],
+    jobs=[dataset_job, campaign_sends_job],
     schedules=[daily_dataset_schedule],
-    sensors=[run_failure_alert, campaign_partitions_sensor, delivery_poll_sensor],
+    sensors=[run_failure_alert, campaign_partitions_sensor, campaign_sends_sensor,
+             delivery_poll_sensor],
     resources=resources_from_env(),
     executor=in_process_executor,
 )

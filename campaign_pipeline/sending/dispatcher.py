@@ -606,10 +606,36 @@ def _merge(total: CampaignReport | None, report: CampaignReport) -> CampaignRepo
     return total
 
 
+@dataclass
+class DispatchRun:
+    """What one `dispatch` run did: each campaign's report and the folder of its artifacts."""
+
+    run_id: str
+    reports: dict[int, CampaignReport]
+    folders: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def status(self) -> int:
+        """The exit status: 1 when the provider failed the run for some campaign."""
+        return 1 if any(r.failure for r in self.reports.values()) else 0
+
+    def document(self) -> dict:
+        return {"run_id": self.run_id, "campaigns": [r.document() for r in self.reports.values()]}
+
+
 def run_dispatch(engine: Engine, provider: Provider, log: JsonLog, settings: Settings, *,
                  organization_id: str | None = None, campaign_id: int | str | None = None, until_done: bool = False,
                  output_root: str | None = None, sleep=time.sleep) -> tuple[dict, int]:
     """The whole `dispatch` command: (the stdout document, the exit status)."""
+    run = dispatch_run(engine, provider, log, settings, organization_id=organization_id, campaign_id=campaign_id,
+                       until_done=until_done, output_root=output_root, sleep=sleep)
+    return run.document(), run.status
+
+
+def dispatch_run(engine: Engine, provider: Provider, log: JsonLog, settings: Settings, *,
+                 organization_id: str | None = None, campaign_id: int | str | None = None, until_done: bool = False,
+                 output_root: str | None = None, sleep=time.sleep) -> DispatchRun:
+    """One `dispatch` run (the command's, and Dagster's `campaign_sends` pass), with its reports."""
     dispatcher = Dispatcher(engine, provider, log, settings)
     rows = dispatcher.due_campaigns(organization_id, campaign_id)
     dispatcher.check_senders(rows)
@@ -625,15 +651,15 @@ def run_dispatch(engine: Engine, provider: Provider, log: JsonLog, settings: Set
         log.info("dispatch_sleeping", seconds=round(wait, 3))
         sleep(min(max(wait, 0.2), 60.0))
         rows = dispatcher.due_campaigns(organization_id, campaign_id)
+    run = DispatchRun(dispatcher.run_id, reports)
     if output_root is not None:
         from campaign_pipeline.sending.artifacts import write_reports
 
         for report in reports.values():
             if report.held_lease:
-                folder = write_reports(engine, output_root, report, dispatcher.run_id, provider.name)
-                log.info("dispatch_reports", campaign_id=report.id, folder=folder)
+                run.folders[report.id] = write_reports(engine, output_root, report, dispatcher.run_id, provider.name)
+                log.info("dispatch_reports", campaign_id=report.id, folder=run.folders[report.id])
     failed = [r for r in reports.values() if r.failure]
     log.info("dispatch_done", campaigns=len(reports), handed_over=sum(r.handed_over for r in reports.values()),
              failed_campaigns=len(failed))
-    document = {"run_id": dispatcher.run_id, "campaigns": [r.document() for r in reports.values()]}
-    return document, 1 if failed else 0
+    return run

@@ -1,4 +1,7 @@
-"""`make run`: build every asset of one day in this process and say what came out.
+"""`make run`: build every asset of one day in this process and say what came out,
+then (re)use a demo campaign of the day's first organization, schedule it and
+dispatch it through the proof provider (sending/demo_campaign.py: nothing is
+sent), and say where its run summary and messages export are.
 
 A newcomer wants the files and their counts, not Dagster's event stream, so by
 default the run's whole stderr (Dagster's events, the assets' JSON log lines,
@@ -15,6 +18,7 @@ import os
 import sys
 import time
 from contextlib import ExitStack, nullcontext, redirect_stderr
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -47,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
         job = defs.resolve_job_def("dataset_job")
         result = job.execute_in_process(instance=instance, partition_key=args.day, raise_on_error=False)
+        demo = _demo(instance, args.day) if result.success else None
     seconds = time.perf_counter() - started
     details = "above" if args.verbose else f"in {_shown(str(log_path))}"
     if not result.success:
@@ -55,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"run_day: the run for {args.day} failed after {seconds:.1f} s; Dagster's log is {details}", file=sys.stderr)
         return 1
     print(_summary(result, args.day, seconds))
+    if isinstance(demo, str):
+        print(f"run_day: the demo campaign: {demo}", file=sys.stderr)
+        return 1
+    print(_demo_summary(demo))
     if not args.verbose:
         print(f"Dagster's full log of the run: {_shown(str(log_path))} (or make run VERBOSE=1); make dev shows it in the UI.")
     return 0
@@ -87,6 +96,65 @@ def _summary(result, day: str, seconds: float) -> str:
         lines.append(f"Loaded into the campaign database {where}: {rows} "
                      f"(campaign-cli campaign create --day {day} …).")
     return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _DemoPass:
+    demo: object  # sending/demo_campaign.py's Demo
+    metadata: dict  # the campaign_sends materialization's
+    summary_folder: str | None
+    export_path: str
+    exported: int
+
+
+def _demo(instance: DagsterInstance, day: str):
+    """The demo campaign (sending/demo_campaign.py), dispatched as `campaign_sends` of its
+    partition with the proof provider whatever SMS_PROVIDER says, so `make dev` shows the
+    pass; a _DemoPass, or the one line saying why it could not run."""
+    from dagster import Definitions
+
+    from campaign_pipeline.common.errors import InputError
+    from campaign_pipeline.common.logs import JsonLog
+    from campaign_pipeline.orchestration.sending.campaigns import campaign_partitions
+    from campaign_pipeline.orchestration.sending.handover_audit import handover_checks
+    from campaign_pipeline.orchestration.sending.resources import SmsProvider, campaign_database_from_env
+    from campaign_pipeline.orchestration.sending.sends import campaign_sends, campaign_sends_job
+    from campaign_pipeline.sending.artifacts import output_root
+    from campaign_pipeline.sending.demo_campaign import export_demo, latest_folder, prepare_demo
+
+    database = campaign_database_from_env(os.environ)
+    engine = database.engine()
+    try:
+        demo = prepare_demo(engine, datetime.fromisoformat(day).date(), JsonLog())
+        instance.add_dynamic_partitions(campaign_partitions.name, [str(demo.campaign_id)])
+        proof = Definitions(assets=[campaign_sends], asset_checks=handover_checks, jobs=[campaign_sends_job],
+                            resources={"campaign_database": database, "sms_provider": SmsProvider()})
+        result = proof.resolve_job_def(campaign_sends_job.name).execute_in_process(
+            instance=instance, partition_key=str(demo.campaign_id), raise_on_error=False)
+        if not result.success:
+            return "; ".join(_failures(result)) or "the campaign_sends run failed"
+        [event] = result.get_asset_materialization_events()
+        metadata = {name: value.value for name, value in event.materialization.metadata.items()}
+        root = output_root()
+        export_path, exported = export_demo(engine, demo, root)
+        return _DemoPass(demo, metadata, latest_folder(engine, root, demo.campaign_id), export_path, exported)
+    except InputError as error:
+        return str(error)
+    finally:
+        engine.dispose()
+
+
+def _demo_summary(outcome: _DemoPass) -> str:
+    demo, run = outcome.demo, outcome.metadata
+    summary = f"{_shown(outcome.summary_folder)}/summary.md" if outcome.summary_folder else "none yet"
+    return "\n".join([
+        f"Demo campaign {demo.campaign_id} of organization {demo.organization_id} "
+        f"({'created' if demo.created else 'reused'}), dispatched by campaign_sends with the proof provider "
+        f"(nothing sent): {run['handed_over']} handed over, {run['deferred']} deferred, {run['skipped']} skipped; "
+        f"campaign {run['campaign_status']}.",
+        f"  latest run summary: {summary}",
+        f"  messages export:    {_shown(outcome.export_path)}  {outcome.exported:>7} rows",
+    ])
 
 
 def _failures(result) -> list[str]:

@@ -25,13 +25,10 @@ PARTITIONED_STATUSES = ("scheduled", "sending")
 def campaign_partitions_sensor(context: SensorEvaluationContext, campaign_database: CampaignDatabase):
     from campaign_pipeline.sending.campaigns import list_campaign_ids
 
-    engine = campaign_database.existing_engine()
-    if engine is None:
+    ids = campaign_database.read_existing(lambda engine: list_campaign_ids(engine, PARTITIONED_STATUSES))
+    if ids is None:
         return SkipReason(f"no campaign database yet at {campaign_database.where()}")
-    try:
-        ids = [str(campaign_id) for campaign_id in list_campaign_ids(engine, PARTITIONED_STATUSES)]
-    finally:
-        engine.dispose()
+    ids = [str(campaign_id) for campaign_id in ids]
     known = set(context.instance.get_dynamic_partitions(campaign_partitions.name))
     new = [campaign_id for campaign_id in ids if campaign_id not in known]
     if not new:

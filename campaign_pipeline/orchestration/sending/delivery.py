@@ -9,13 +9,13 @@ Materializing it again later (as callbacks and polls bring outcomes) records
 the funnel of that moment; it changes nothing in the campaign database.
 """
 
-from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
 from campaign_pipeline.orchestration.datasets.assets import OWNER, _as_failure
 from campaign_pipeline.orchestration.sending.campaigns import campaign_partitions
 from campaign_pipeline.orchestration.sending.resources import CampaignDatabase
 
-GROUP = "campaigns"
+GROUP = "campaigns"  # with campaign_sends
 # The funnel's counts, each a metadata entry of its own (plotted by the UI).
 COUNTS = ("messages", "handed_over", "sent", "delivered", "undelivered", "failed", "replies", "opt_outs", "segments")
 
@@ -23,6 +23,8 @@ COUNTS = ("messages", "handed_over", "sent", "delivered", "undelivered", "failed
 @asset(
     name="campaign_delivery",
     partitions_def=campaign_partitions,
+    # After each pass: materializing the sends makes the funnel stale, not wrong.
+    deps=[AssetKey("campaign_sends")],
     group_name=GROUP,
     kinds={"sqlalchemy"},
     owners=[OWNER],
