@@ -140,8 +140,8 @@ def test_asset_graph():
         "activities <- portal_snapshot",
         "buyers <- enriched_subjects",
         "campaign_dataset/buyer <- buyers",
-        "campaign_delivery <- campaign_sends",
         "campaign_dataset/non_buyer <- non_buyers",
+        "campaign_delivery <- campaign_sends",
         "campaign_sends <- ",  # partitioned by campaign; reads the campaign database
         "checked_dataset/buyer <- campaign_dataset/buyer",
         "checked_dataset/non_buyer <- campaign_dataset/non_buyer",
