@@ -5,7 +5,8 @@ status callbacks cannot reach the webhook server.
 It polls inline, inside the tick, with a time budget (docs/decisions.md): a pass
 is a few hundred short reads, not worth a run's process and event log every 30
 seconds; what a budget leaves due is the next tick's. The provider is the one
-SMS_PROVIDER chooses (as for `campaign-cli poll`); the schedule is
+SMS_PROVIDER chooses (the `sms_provider` resource of campaign_sends, as for
+`campaign-cli poll`); the schedule is
 CAMPAIGN_POLL_SCHEDULE's, else the contract's.
 """
 
@@ -13,7 +14,7 @@ import os
 
 from dagster import DefaultSensorStatus, SensorEvaluationContext, SkipReason, sensor
 
-from campaign_pipeline.orchestration.sending.resources import CampaignDatabase
+from campaign_pipeline.orchestration.sending.resources import CampaignDatabase, SmsProvider
 
 TICK_BUDGET_SECONDS = 20.0  # well inside a sensor evaluation's 60 s limit
 
@@ -26,14 +27,14 @@ TICK_BUDGET_SECONDS = 20.0  # well inside a sensor evaluation's 60 s limit
     "schedule (30 s after hand-over, then every 5 minutes up to 30 minutes), within a 20-second budget "
     "per tick; the same pass as `campaign-cli poll --due`.",
 )
-def delivery_poll_sensor(context: SensorEvaluationContext, campaign_database: CampaignDatabase):
+def delivery_poll_sensor(context: SensorEvaluationContext, campaign_database: CampaignDatabase,
+                         sms_provider: SmsProvider):
     from campaign_pipeline.sending.polling import poll, schedule_from_env
-    from campaign_pipeline.sending.providers import provider_from_env
 
     engine = campaign_database.existing_engine()
     if engine is None:
         return SkipReason(f"no campaign database yet at {campaign_database.where()}")
-    provider = provider_from_env(os.environ)  # a misconfigured provider fails the tick, visibly
+    provider = sms_provider.open()  # the resource campaign_sends uses; misconfigured, it fails the tick, visibly
     try:
         report = poll(engine, provider, due_only=True, schedule=schedule_from_env(os.environ),
                       budget_seconds=TICK_BUDGET_SECONDS)

@@ -1,6 +1,7 @@
 """The delivery poll sensor, ticked for real against the Twilio simulator on 127.0.0.1
 and a real campaign database: due messages are asked about, the rest wait."""
 
+import os
 import time
 from datetime import timedelta
 
@@ -9,7 +10,7 @@ from sqlalchemy import update
 
 from campaign_pipeline.definitions import defs
 from campaign_pipeline.orchestration.sending.delivery_poll import delivery_poll_sensor
-from campaign_pipeline.orchestration.sending.resources import CampaignDatabase
+from campaign_pipeline.orchestration.sending.resources import CampaignDatabase, provider_resource_from_env
 from campaign_pipeline.sending.db.models import messages, utc_now
 from campaign_pipeline.sending.organizations import set_organization
 from campaign_pipeline.sending.providers.twilio import TwilioProvider
@@ -19,7 +20,8 @@ from campaign_pipeline_tests.sending.providers.helpers import ACCOUNT, SENDER, T
 
 
 def tick(instance, url):
-    context = build_sensor_context(instance=instance, resources={"campaign_database": CampaignDatabase(url=url)})
+    context = build_sensor_context(instance=instance, resources={
+        "campaign_database": CampaignDatabase(url=url), "sms_provider": provider_resource_from_env(os.environ)})
     return delivery_poll_sensor(context)
 
 
