@@ -34,7 +34,7 @@ from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.logs import JsonLog
 from campaign_pipeline.sending import campaigns as campaign_service
 from campaign_pipeline.sending import leases, ledger, organizations
-from campaign_pipeline.sending.db.engine import writing
+from campaign_pipeline.sending.db.engine import SENDING_LOCK, serialize, writing
 from campaign_pipeline.sending.db.models import campaigns, utc_now
 from campaign_pipeline.sending.ledger import Answer, Claimed
 from campaign_pipeline.sending.providers import (
@@ -246,6 +246,7 @@ class Dispatcher:
         sending = campaigns.alias("sending_now")
         others = select(func.count()).select_from(sending).where(sending.c.status == "sending").scalar_subquery()
         with writing(self.engine) as connection, connection.begin():
+            serialize(connection, SENDING_LOCK)  # the count below, then the start, one dispatcher at a time
             started = connection.execute(
                 update(campaigns).where(campaigns.c.id == campaign_id,
                                         campaigns.c.status.in_(sorted(lifecycle.allowed_from("start"))),

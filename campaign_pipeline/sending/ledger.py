@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, insert
 
 from campaign_pipeline.sending import suppressions
 from campaign_pipeline.sending.db.models import suppressions as suppression_rows
-from campaign_pipeline.sending.db.engine import writing
+from campaign_pipeline.sending.db.engine import ORGANIZATION_LOCK, serialize, writing
 from campaign_pipeline.sending.db.models import ALL_ORGANIZATIONS, attempts, campaigns, messages, switches, utc_now
 from campaign_pipeline.sending.kill_switch import KILL_SWITCH
 
@@ -160,6 +160,8 @@ def claim(engine: Engine, campaign_id: int, organization_id: str, ids: Sequence[
             return ClaimResult([], [], stopped)
         over: list[int] = []
         if quota is not None:
+            # Dispatchers of the organization's other campaigns count the same day: one at a time.
+            serialize(connection, ORGANIZATION_LOCK, organization_id)
             left = max(0, quota - handed_over_since(connection, organization_id, day_start))
             ids, over = list(ids[:left]), list(ids[left:])
         claimed: list[Claimed] = []
