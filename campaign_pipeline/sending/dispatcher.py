@@ -330,7 +330,9 @@ class Dispatcher:
         (back to pending: it may be sent again), unknown (cannot list), unavailable."""
         sender = campaign.organization.sender or ""
         try:
-            message = self.provider.find_message(claimed.phone, claimed.body, sender, claimed.started_at)
+            with self.engine.connect() as connection:
+                taken = ledger.recorded_provider_ids(connection, campaign.organization.id, claimed.phone, claimed.id)
+            message = self.provider.find_message(claimed.phone, claimed.body, sender, claimed.started_at, taken)
         except CannotReconcile:
             self._write(ledger.finish, self.engine, [Answer(claimed.id, claimed.attempt, "unknown", "unknown")],
                           campaign.organization.id)

@@ -265,6 +265,16 @@ def release(engine: Engine, claimed: Claimed, outcome: str) -> bool:
     return moved == 1
 
 
+def recorded_provider_ids(connection: Connection, organization_id: str, phone: str, but: int) -> set[str]:
+    """Provider message ids already recorded for the organization's other messages to this
+    number: reconciliation must never attribute one of them to message `but` as well
+    (two campaigns, or a test message, may share a body)."""
+    return set(connection.execute(
+        select(messages.c.provider_message_id).where(
+            messages.c.organization_id == organization_id, messages.c.phone == phone, messages.c.id != but,
+            messages.c.provider_message_id.is_not(None))).scalars())
+
+
 def submitting(connection: Connection, campaign_id: int) -> list[Claimed]:
     """Messages left `submitting` (by a process that stopped before recording the answer),
     with the attempt that was open."""

@@ -21,8 +21,10 @@ from campaign_pipeline_tests.sending.campaign_fixtures import dataset_row, engin
 RACERS = 8
 
 
-def scheduled_campaigns(engine, write_dataset, count: int, recipients: int) -> list[int]:  # noqa: F811
-    path = write_dataset([dataset_row(f"+35840{n:07d}", subject_id=f"s{n}") for n in range(recipients)])
+def scheduled_campaigns(engine, write_dataset, count: int, recipients: int,  # noqa: F811
+                        phones: list[str] | None = None) -> list[int]:
+    phones = phones or [f"+35840{n:07d}" for n in range(recipients)]
+    path = write_dataset([dataset_row(phone, subject_id=f"s{n}") for n, phone in enumerate(phones)])
     ids = []
     for n in range(count):
         created = campaign_service.create_campaign(engine, "org-1", name=f"c{n}", body="Hei", dataset=path)

@@ -253,3 +253,27 @@ def test_kill_switch_mid_run_is_seen_within_a_second(campaign, campaign_db_url, 
     assert not late and 0 < len(tries) < 40
     assert {row.status for row in rows} <= FINAL_OR_PROVIDER | {"pending"}
     assert json.loads(out)["campaigns"][0]["pending"] == 40 - len(tries)
+
+
+@pytest.mark.parametrize(("script", "status", "code", "created", "tries"), [
+    (("unavailable",), "queued", 0, 1, 2),  # a 503 that created nothing: reconciled absent, sent again
+    (("rate_limit",) * 6, "skipped", 1, 0, 6),  # never created: not_sent, not left pending
+], ids=["uncertain-absent", "not-sent"])
+def test_campaign_test_sends_again_what_reconciliation_finds_absent(
+        campaign_db_url, engine, write_dataset, tmp_path, script, status, code, created, tries):  # noqa: F811
+    set_organization(engine, "org-1", {"sender": SENDER})
+    path = write_dataset([dataset_row(phones(1)[0])], "json")
+    draft = output(run(campaign_db_url, "campaign", "create", "--org", "org-1", "--name", "T", "--body", "Hei",
+                       "--dataset", path, cwd=tmp_path))
+    with TwilioSimulator(ACCOUNT, TOKEN, faults=Faults(script=script, retry_after=0)) as sim:
+        result = subprocess.run([CLI, "campaign", "test", str(draft["id"]), "--org", "org-1", "--to", "0401000001"],
+                                capture_output=True, text=True, env=twilio_env(campaign_db_url, sim), cwd=tmp_path,
+                                timeout=120)
+        assert result.returncode == code, result.stderr
+        assert len(sim.messages()) == created
+    with engine.connect() as connection:
+        (row,) = connection.execute(select(messages).where(messages.c.kind == "test")).all()
+        opened = connection.execute(select(attempts).where(attempts.c.message_id == row.id)).all()
+    assert (row.status, row.attempts, len(opened)) == (status, tries, tries)
+    assert row.reason == (None if status == "queued" else "not_sent")
+    assert all(attempt.outcome is not None for attempt in opened)
