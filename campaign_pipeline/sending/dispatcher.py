@@ -50,7 +50,7 @@ from campaign_pipeline.sending.throttle import Throttle
 
 MAX_SENDING_VARIABLE = "CAMPAIGN_MAX_SENDING"
 DEFAULT_MAX_SENDING = 10
-BATCH = 500  # messages decided and (proof) claimed per transaction
+BATCH = 2000  # messages decided and (proof) claimed per transaction
 LIVE_WORKERS = 8  # provider calls in flight; the throttle, not this, sets the pace
 WATCH_INTERVAL = 0.5  # kill switch and campaign state re-read at least this often
 # Provider statuses a message may take when accepted; anything else reads as `accepted`.

@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, insert
 
 from campaign_pipeline.sending import suppressions
 from campaign_pipeline.sending.db.models import suppressions as suppression_rows
+from campaign_pipeline.sending.db.bulk import execute_many, stored
 from campaign_pipeline.sending.db.engine import ORGANIZATION_LOCK, serialize, writing
 from campaign_pipeline.sending.db.models import ALL_ORGANIZATIONS, attempts, campaigns, messages, switches, utc_now
 from campaign_pipeline.sending.kill_switch import KILL_SWITCH
@@ -70,14 +71,22 @@ def _due_now(now: datetime):
 
 
 def due(connection: Connection, campaign_id: int, now: datetime, limit: int, after_id: int = 0) -> list[Due]:
-    """The campaign's messages due now, in id order (the audience's order)."""
-    rows = connection.execute(
-        select(messages.c.id, messages.c.phone, messages.c.body)
-        .where(messages.c.campaign_id == campaign_id, messages.c.kind == "campaign", messages.c.id > after_id,
-               _due_now(now))
-        .order_by(messages.c.id).limit(limit)
-    ).all()
-    return [Due(*row) for row in rows]
+    """The campaign's messages due now, in id order (the audience's order).
+
+    Pending and deferred are read apart: each is one range of the (campaign_id, status)
+    index in id order, read only as far as `limit`; one query with their OR sorted every
+    remaining row of the campaign for each batch (quadratic in the audience)."""
+    rows = []
+    for condition in (messages.c.status == "pending",
+                      and_(messages.c.status == "deferred", messages.c.not_before <= now)):
+        rows += connection.execute(
+            select(messages.c.id, messages.c.phone, messages.c.body)
+            .where(messages.c.campaign_id == campaign_id, messages.c.kind == "campaign", messages.c.id > after_id,
+                   condition)
+            .order_by(messages.c.id).limit(limit)
+        ).all()
+    rows.sort()
+    return [Due(*row) for row in rows[:limit]]
 
 
 def counts(connection: Connection, campaign_id: int) -> dict[str, int]:
@@ -166,18 +175,19 @@ def claim(engine: Engine, campaign_id: int, organization_id: str, ids: Sequence[
             ids, over = list(ids[:left]), list(ids[left:])
         claimed: list[Claimed] = []
         for start in range(0, len(ids), 500):
+            # No `campaign_id = ?` term (the ids are the campaign's, read by `due`): with it SQLite
+            # plans the (campaign_id, status) index over the whole audience for each chunk.
             rows = connection.execute(
                 update(messages)
-                .where(messages.c.id.in_(ids[start:start + 500]), messages.c.campaign_id == campaign_id,
-                       _due_now(now))
+                .where(messages.c.id.in_(ids[start:start + 500]), _due_now(now))
                 .values(status="submitting", attempts=messages.c.attempts + 1, handed_over_at=now,
                         not_before=None, updated_at=now)
                 .returning(messages.c.id, messages.c.attempts, messages.c.phone, messages.c.body)).all()
             claimed.extend(Claimed(row.id, row.attempts, row.phone, row.body, now) for row in rows)
-        if claimed:
-            connection.execute(insert(attempts), [
-                {"message_id": c.id, "organization_id": organization_id, "number": c.attempt, "started_at": now,
-                 "run_id": run_id} for c in claimed])
+        started = stored(connection, attempts.c.started_at, now)
+        execute_many(connection, _OPEN_ATTEMPT, [
+            {"m_id": c.id, "o_id": organization_id, "m_attempt": c.attempt, "a_started": started, "a_run": run_id}
+            for c in claimed])
         claimed.sort(key=lambda c: c.id)
         return ClaimResult(claimed, over, None)
 
@@ -200,6 +210,12 @@ _FINISH_MESSAGE = (
     .where(messages.c.id == bindparam("m_id"), messages.c.status == "submitting",
            messages.c.attempts == bindparam("m_attempt"))
 )
+_ANSWER_MESSAGE = _FINISH_MESSAGE.values(
+    status=bindparam("m_status"), provider_message_id=bindparam("m_provider_id"), error_code=bindparam("m_error_code"),
+    status_at=bindparam("a_finished"), updated_at=bindparam("a_finished"))
+_OPEN_ATTEMPT = insert(attempts).values(
+    message_id=bindparam("m_id"), organization_id=bindparam("o_id"), number=bindparam("m_attempt"),
+    started_at=bindparam("a_started"), run_id=bindparam("a_run"))
 _FINISH_ATTEMPT = (
     update(attempts)
     .where(attempts.c.message_id == bindparam("m_id"), attempts.c.number == bindparam("m_attempt"),
@@ -217,13 +233,11 @@ def finish(engine: Engine, answers: Sequence[Answer], organization_id: str) -> N
         return
     now = utc_now()
     with writing(engine) as connection, connection.begin():
-        connection.execute(
-            _FINISH_MESSAGE.values(status=bindparam("m_status"), provider_message_id=bindparam("m_provider_id"),
-                                   error_code=bindparam("m_error_code"), status_at=bindparam("a_finished"),
-                                   updated_at=bindparam("a_finished")),
-            [{"m_id": a.message_id, "m_attempt": a.attempt, "m_status": a.status,
-              "m_provider_id": a.provider_message_id, "m_error_code": a.error_code, "a_finished": now}
-             for a in answers])
+        finished = stored(connection, messages.c.status_at, now)
+        execute_many(connection, _ANSWER_MESSAGE, [
+            {"m_id": a.message_id, "m_attempt": a.attempt, "m_status": a.status,
+             "m_provider_id": a.provider_message_id, "m_error_code": a.error_code, "a_finished": finished}
+            for a in answers])
         _close_attempts(connection, answers, now)
         for answer in answers:
             if answer.outcome == "opt_out":
@@ -232,8 +246,9 @@ def finish(engine: Engine, answers: Sequence[Answer], organization_id: str) -> N
 
 
 def _close_attempts(connection: Connection, answers: Sequence[Answer], now: datetime) -> None:
-    connection.execute(_FINISH_ATTEMPT, [
-        {"m_id": a.message_id, "m_attempt": a.attempt, "a_finished": now, "a_outcome": a.outcome,
+    finished = stored(connection, attempts.c.finished_at, now)
+    execute_many(connection, _FINISH_ATTEMPT, [
+        {"m_id": a.message_id, "m_attempt": a.attempt, "a_finished": finished, "a_outcome": a.outcome,
          "a_provider_status": a.provider_status, "a_error_code": a.error_code} for a in answers])
 
 
