@@ -10,9 +10,13 @@ skip what may not go, and hand over the rest through ledger.py's discipline
 renews the lease, re-reads the organization's share of --mps and watches the
 kill switch and the campaign's state, so a pause is seen within half a second.
 
-The proof provider (no rate to protect) runs inline, a batch per transaction;
-a live provider runs on a small thread pool behind the throttle, claiming each
-message at its throttled instant (that instant is its recorded hand-over time).
+The proof provider (no rate to protect) runs inline, a batch per transaction.
+A live provider: a batch (about two seconds of the rate) is claimed in one
+transaction before any of its calls; a thread pool then calls the provider for
+each message at its throttled instant (recorded as its hand-over time), and
+the answers are recorded together every RECORD_EVERY seconds, so the database
+sees a few transactions a second however high the rate. Claimed messages not
+called when a stop comes are put back to `pending` together.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, and_, func, or_, select, update
@@ -51,7 +55,8 @@ from campaign_pipeline.sending.throttle import Throttle
 MAX_SENDING_VARIABLE = "CAMPAIGN_MAX_SENDING"
 DEFAULT_MAX_SENDING = 10
 BATCH = 2000  # messages decided and (proof) claimed per transaction
-LIVE_WORKERS = 8  # provider calls in flight; the throttle, not this, sets the pace
+LIVE_WORKERS = 32  # provider calls in flight; the throttle, not this, sets the pace
+RECORD_EVERY = 0.2  # seconds between two recordings of a live batch's answers
 WATCH_INTERVAL = 0.5  # kill switch and campaign state re-read at least this often
 # Provider statuses a message may take when accepted; anything else reads as `accepted`.
 _PROVIDER_STATUSES = frozenset({"accepted", "queued", "sending", "sent", "delivered", "undelivered", "failed"})
@@ -375,8 +380,7 @@ class Dispatcher:
                     if pool is None:
                         self._hand_over_inline(campaign, go, now)
                     else:
-                        for future in [pool.submit(self._hand_over_one, campaign, due) for due in go]:
-                            future.result()
+                        self._hand_over_live(campaign, go, pool)
                     report = campaign.report
                     progress.advance(len(batch))
                     progress.counters.update(handed_over=report.handed_over, deferred=report.deferred,
@@ -389,7 +393,7 @@ class Dispatcher:
         """Proof: BATCH a transaction. Live: about two seconds of hand-overs, so the rules
         decided at the batch's start (hours, suppressions) are at most that old."""
         rate = campaign.throttle.rate
-        return BATCH if rate is None else max(LIVE_WORKERS * 2, min(BATCH, int(rate * 2)))
+        return BATCH if rate is None else max(4, min(BATCH, int(rate * 2)))
 
     def _decide(self, campaign: _Campaign, batch, suppressed: set[str], now: datetime) -> list:
         rules = Rules(campaign.window, campaign.organization.timezone, now)
@@ -454,27 +458,58 @@ class Dispatcher:
         crash_point("recorded")
         self._count(campaign, answers)
 
-    def _hand_over_one(self, campaign: _Campaign, due) -> None:
-        """A live provider: wait for the throttle, claim at that instant, call, record."""
-        instant = campaign.throttle.wait(campaign.stop)
-        if instant is None:
+    def _hand_over_live(self, campaign: _Campaign, go: list, pool: ThreadPoolExecutor) -> None:
+        """A live provider: the batch's claim commits before any call; each message is then
+        called at its throttled instant on the pool; answers are recorded in groups."""
+        if not go:
             return
-        now = datetime.fromtimestamp(instant, UTC)
+        now = utc_now()
         quota, since = self._quota(campaign, now)
-        claim = self._write(ledger.claim, self.engine, campaign.id, campaign.organization.id, [due.id], self.run_id, now,
-                             quota, since)
+        claim = self._write(ledger.claim, self.engine, campaign.id, campaign.organization.id, [m.id for m in go],
+                            self.run_id, now, quota, since)
         if claim.stopped:
             self._halt(campaign, claim.stopped)
             return
-        self._over_quota(campaign, claim.over_quota, {due.id: due.phone}, now)
-        for claimed in claim.claimed:
+        self._over_quota(campaign, claim.over_quota, {m.id: m.phone for m in go}, now)
+        for _ in claim.claimed:  # a passage per message claimed (the proofs kill at the n-th)
             crash_point("claimed")
+        answers: list[Answer] = []
+        unsent: list[Claimed] = []
+        lock = threading.Lock()
+
+        def call(claimed: Claimed) -> None:
+            instant = campaign.throttle.wait(campaign.stop)
+            if instant is None:
+                with lock:
+                    unsent.append(claimed)
+                return
             answer = self._settle(campaign, claimed)
             if answer is not None:
                 crash_point("answered")
-                self._write(ledger.finish, self.engine, [answer], campaign.organization.id)
-                crash_point("recorded")
-                self._count(campaign, [answer])
+                with lock:
+                    answers.append(replace(answer, handed_over_at=datetime.fromtimestamp(instant, UTC)))
+
+        def record() -> None:
+            with lock:
+                ready = answers[:]
+                answers.clear()
+            if ready:
+                self._write(ledger.finish, self.engine, ready, campaign.organization.id)
+                for _ in ready:
+                    crash_point("recorded")
+                self._count(campaign, ready)
+
+        pending = {pool.submit(call, claimed) for claimed in claim.claimed}
+        try:
+            while pending:
+                done, pending = wait(pending, timeout=RECORD_EVERY)  # a few recordings a second
+                for future in done:
+                    future.result()
+                record()
+        finally:
+            record()
+            if unsent:
+                self._write(ledger.release_all, self.engine, unsent, "stopped")
 
     def _count(self, campaign: _Campaign, answers: list[Answer]) -> None:
         with campaign.lock:

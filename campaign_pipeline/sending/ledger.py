@@ -63,6 +63,7 @@ class Answer:
     provider_status: str | None = None
     provider_message_id: str | None = None
     error_code: str | None = None
+    handed_over_at: datetime | None = None  # the throttled instant of the call, when later than the claim
 
 
 def _due_now(now: datetime):
@@ -212,7 +213,8 @@ _FINISH_MESSAGE = (
 )
 _ANSWER_MESSAGE = _FINISH_MESSAGE.values(
     status=bindparam("m_status"), provider_message_id=bindparam("m_provider_id"), error_code=bindparam("m_error_code"),
-    status_at=bindparam("a_finished"), updated_at=bindparam("a_finished"))
+    status_at=bindparam("a_finished"), updated_at=bindparam("a_finished"),
+    handed_over_at=func.coalesce(bindparam("m_handed", type_=messages.c.handed_over_at.type), messages.c.handed_over_at))
 _OPEN_ATTEMPT = insert(attempts).values(
     message_id=bindparam("m_id"), organization_id=bindparam("o_id"), number=bindparam("m_attempt"),
     started_at=bindparam("a_started"), run_id=bindparam("a_run"))
@@ -236,7 +238,8 @@ def finish(engine: Engine, answers: Sequence[Answer], organization_id: str) -> N
         finished = stored(connection, messages.c.status_at, now)
         execute_many(connection, _ANSWER_MESSAGE, [
             {"m_id": a.message_id, "m_attempt": a.attempt, "m_status": a.status,
-             "m_provider_id": a.provider_message_id, "m_error_code": a.error_code, "a_finished": finished}
+             "m_provider_id": a.provider_message_id, "m_error_code": a.error_code, "a_finished": finished,
+             "m_handed": a.handed_over_at and stored(connection, messages.c.handed_over_at, a.handed_over_at)}
             for a in answers])
         _close_attempts(connection, answers, now)
         for answer in answers:
@@ -270,14 +273,22 @@ def retry(engine: Engine, claimed: Claimed, outcome: str, run_id: str, organizat
 
 def release(engine: Engine, claimed: Claimed, outcome: str) -> bool:
     """Back to `pending` (nothing was created): a later dispatch sends it."""
+    return release_all(engine, [claimed], outcome) == 1
+
+
+def release_all(engine: Engine, claimed: Sequence[Claimed], outcome: str) -> int:
+    """`release` for many messages in one transaction (claimed, then stopped before their
+    calls); how many were still in those attempts."""
     now = utc_now()
+    moved = []
     with writing(engine) as connection, connection.begin():
-        moved = connection.execute(
-            _FINISH_MESSAGE.values(status="pending", handed_over_at=None, updated_at=now),
-            {"m_id": claimed.id, "m_attempt": claimed.attempt}).rowcount
-        if moved == 1:
-            _close_attempts(connection, [Answer(claimed.id, claimed.attempt, "pending", outcome)], now)
-    return moved == 1
+        for message in claimed:
+            if connection.execute(
+                    _FINISH_MESSAGE.values(status="pending", handed_over_at=None, updated_at=now),
+                    {"m_id": message.id, "m_attempt": message.attempt}).rowcount == 1:
+                moved.append(Answer(message.id, message.attempt, "pending", outcome))
+        _close_attempts(connection, moved, now)
+    return len(moved)
 
 
 def recorded_provider_ids(connection: Connection, organization_id: str, phone: str, but: int) -> set[str]:
