@@ -366,7 +366,11 @@ class Dispatcher:
         after = 0
         pool = ThreadPoolExecutor(LIVE_WORKERS, thread_name_prefix="handover") if self.live else None
         try:
-            with self.log.progress("dispatch", unit="messages") as progress:
+            with self.engine.connect() as connection:
+                left = ledger.counts(connection, campaign.id)
+            # The bar's total: what may come due in this pass (deferred ones may still wait).
+            total = left.get("pending", 0) + left.get("deferred", 0)
+            with self.log.progress("dispatch", total=total, unit="messages") as progress:
                 while not campaign.stop.is_set():
                     now = utc_now()
                     with self.engine.connect() as connection:
