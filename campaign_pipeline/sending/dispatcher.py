@@ -364,7 +364,7 @@ class Dispatcher:
 
     def _work(self, campaign: _Campaign) -> None:
         after = 0
-        pool = ThreadPoolExecutor(LIVE_WORKERS, thread_name_prefix="handover") if self.live else None
+        live = _LiveCalls(self, campaign) if self.live else None
         try:
             with self.engine.connect() as connection:
                 left = ledger.counts(connection, campaign.id)
@@ -372,6 +372,8 @@ class Dispatcher:
             total = left.get("pending", 0) + left.get("deferred", 0)
             with self.log.progress("dispatch", total=total, unit="messages") as progress:
                 while not campaign.stop.is_set():
+                    if live is not None:  # the next batch is read while the last half second of calls goes on
+                        live.wait_below(self._batch_size(campaign) // 4)
                     now = utc_now()
                     with self.engine.connect() as connection:
                         batch = ledger.due(connection, campaign.id, now, self._batch_size(campaign), after)
@@ -381,17 +383,17 @@ class Dispatcher:
                         return
                     after = batch[-1].id
                     go = self._decide(campaign, batch, suppressed, now)
-                    if pool is None:
+                    if live is None:
                         self._hand_over_inline(campaign, go, now)
                     else:
-                        self._hand_over_live(campaign, go, pool)
+                        live.hand_over(go)
                     report = campaign.report
                     progress.advance(len(batch))
                     progress.counters.update(handed_over=report.handed_over, deferred=report.deferred,
                                              skipped=report.skipped, failed=report.failed)
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
+            if live is not None:
+                live.close()
 
     def _batch_size(self, campaign: _Campaign) -> int:
         """Proof: BATCH a transaction. Live: about two seconds of hand-overs, so the rules
@@ -461,59 +463,6 @@ class Dispatcher:
         self._write(ledger.finish, self.engine, answers, campaign.organization.id)
         crash_point("recorded")
         self._count(campaign, answers)
-
-    def _hand_over_live(self, campaign: _Campaign, go: list, pool: ThreadPoolExecutor) -> None:
-        """A live provider: the batch's claim commits before any call; each message is then
-        called at its throttled instant on the pool; answers are recorded in groups."""
-        if not go:
-            return
-        now = utc_now()
-        quota, since = self._quota(campaign, now)
-        claim = self._write(ledger.claim, self.engine, campaign.id, campaign.organization.id, [m.id for m in go],
-                            self.run_id, now, quota, since)
-        if claim.stopped:
-            self._halt(campaign, claim.stopped)
-            return
-        self._over_quota(campaign, claim.over_quota, {m.id: m.phone for m in go}, now)
-        for _ in claim.claimed:  # a passage per message claimed (the proofs kill at the n-th)
-            crash_point("claimed")
-        answers: list[Answer] = []
-        unsent: list[Claimed] = []
-        lock = threading.Lock()
-
-        def call(claimed: Claimed) -> None:
-            instant = campaign.throttle.wait(campaign.stop)
-            if instant is None:
-                with lock:
-                    unsent.append(claimed)
-                return
-            answer = self._settle(campaign, claimed)
-            if answer is not None:
-                crash_point("answered")
-                with lock:
-                    answers.append(replace(answer, handed_over_at=datetime.fromtimestamp(instant, UTC)))
-
-        def record() -> None:
-            with lock:
-                ready = answers[:]
-                answers.clear()
-            if ready:
-                self._write(ledger.finish, self.engine, ready, campaign.organization.id)
-                for _ in ready:
-                    crash_point("recorded")
-                self._count(campaign, ready)
-
-        pending = {pool.submit(call, claimed) for claimed in claim.claimed}
-        try:
-            while pending:
-                done, pending = wait(pending, timeout=RECORD_EVERY)  # a few recordings a second
-                for future in done:
-                    future.result()
-                record()
-        finally:
-            record()
-            if unsent:
-                self._write(ledger.release_all, self.engine, unsent, "stopped")
 
     def _count(self, campaign: _Campaign, answers: list[Answer]) -> None:
         with campaign.lock:
@@ -594,6 +543,78 @@ class Dispatcher:
             self._halt(campaign, claim.stopped)
         self._over_quota(campaign, claim.over_quota, {claimed.id: claimed.phone}, now)
         return claim.claimed[0] if claim.claimed else None
+
+
+class _LiveCalls:
+    """A live provider's hand-overs of one campaign's pass. Each batch is claimed in one
+    transaction before any of its calls; a thread pool then calls the provider for each
+    message at its throttled instant; answers are recorded together every RECORD_EVERY
+    seconds. The next batch is claimed while the last calls of this one are in flight, so
+    the throttle never waits for the database. Claims never called (a stop) go back to
+    `pending` together at the end."""
+
+    def __init__(self, dispatcher: Dispatcher, campaign: _Campaign) -> None:
+        self.dispatcher, self.campaign = dispatcher, campaign
+        self.pool = ThreadPoolExecutor(LIVE_WORKERS, thread_name_prefix="handover")
+        self.lock = threading.Lock()
+        self.answers: list[Answer] = []
+        self.unsent: list[Claimed] = []
+        self.calls: set = set()
+
+    def hand_over(self, go: list) -> None:
+        dispatcher, campaign = self.dispatcher, self.campaign
+        if not go:
+            return
+        now = utc_now()
+        quota, since = dispatcher._quota(campaign, now)
+        claim = dispatcher._write(ledger.claim, dispatcher.engine, campaign.id, campaign.organization.id,
+                                  [m.id for m in go], dispatcher.run_id, now, quota, since)
+        if claim.stopped:
+            dispatcher._halt(campaign, claim.stopped)
+            return
+        dispatcher._over_quota(campaign, claim.over_quota, {m.id: m.phone for m in go}, now)
+        for _ in claim.claimed:  # a passage per message claimed (the proofs kill at the n-th)
+            crash_point("claimed")
+        self.calls.update(self.pool.submit(self._call, claimed) for claimed in claim.claimed)
+
+    def _call(self, claimed: Claimed) -> None:
+        instant = self.campaign.throttle.wait(self.campaign.stop)
+        if instant is None:
+            with self.lock:
+                self.unsent.append(claimed)
+            return
+        answer = self.dispatcher._settle(self.campaign, claimed)
+        if answer is not None:
+            crash_point("answered")
+            with self.lock:
+                self.answers.append(replace(answer, handed_over_at=datetime.fromtimestamp(instant, UTC)))
+
+    def wait_below(self, count: int) -> None:
+        """Records answers as they come until at most `count` calls are left in flight."""
+        while len(self.calls) > count:
+            done, self.calls = wait(self.calls, timeout=RECORD_EVERY)
+            for future in done:
+                future.result()
+            self.record()
+
+    def record(self) -> None:
+        with self.lock:
+            ready = self.answers[:]
+            self.answers.clear()
+        if ready:
+            self.dispatcher._write(ledger.finish, self.dispatcher.engine, ready, self.campaign.organization.id)
+            for _ in ready:
+                crash_point("recorded")
+            self.dispatcher._count(self.campaign, ready)
+
+    def close(self) -> None:
+        try:
+            self.wait_below(0)
+        finally:
+            self.pool.shutdown(wait=True)
+            self.record()
+            if self.unsent:
+                self.dispatcher._write(ledger.release_all, self.dispatcher.engine, self.unsent, "stopped")
 
 
 def _status(provider_status: str) -> str:

@@ -17,7 +17,7 @@ from collections import deque
 WINDOW = 1.0
 # Margin on the one-second window: the provider receives each call a few ms after its
 # instant, with jitter (thread scheduling, the network); the bound must hold at its end too.
-MARGIN = 0.025
+MARGIN = 0.05
 
 
 class Throttle:
