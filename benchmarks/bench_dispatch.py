@@ -31,6 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import httpx  # noqa: E402
 import polars as pl  # noqa: E402
 
 from campaign_pipeline.dataset import formats  # noqa: E402
@@ -38,6 +39,7 @@ from campaign_pipeline.dataset.columns import DATASET  # noqa: E402
 from campaign_pipeline.sending import campaigns  # noqa: E402
 from campaign_pipeline.sending.db.engine import open_database  # noqa: E402
 from campaign_pipeline.sending.organizations import set_organization  # noqa: E402
+from campaign_pipeline.sending.providers.twilio_simulator import max_in_any_second  # noqa: E402
 
 CLI = str(Path(sys.executable).parent / "campaign-cli")
 ACCOUNT, TOKEN, SENDER = "AC" + "2" * 32, "bench-token", "+358451234567"
@@ -110,17 +112,12 @@ def floor(db: Path, campaign_id: int) -> float:
 
 
 def max_per_second(db: Path, campaign_id: int) -> int:
+    """The most recorded hand-overs (messages.handed_over_at) in any one-second window."""
     connection = sqlite3.connect(db)
-    moments = sorted(datetime.fromisoformat(row[0]).timestamp() for row in connection.execute(
-        "SELECT a.started_at FROM attempts a JOIN messages m ON m.id = a.message_id WHERE m.campaign_id = ?",
-        (campaign_id,)))
+    moments = [datetime.fromisoformat(row[0]).timestamp() for row in connection.execute(
+        "SELECT handed_over_at FROM messages WHERE campaign_id = ? AND handed_over_at IS NOT NULL", (campaign_id,))]
     connection.close()
-    best, low = 0, 0
-    for high, moment in enumerate(moments):
-        while moment - moments[low] >= 1.0:
-            low += 1
-        best = max(best, high - low + 1)
-    return best
+    return max_in_any_second(moments)
 
 
 def simulator(latency_ms: float) -> tuple[subprocess.Popen, str]:
@@ -159,12 +156,16 @@ def main() -> None:
                     folder = work / f"live-{mps}"
                     folder.mkdir()
                     url, campaign_id = scheduled(folder, args.live, mps)
+                    before = httpx.get(f"{sim_url}/_sim/stats").json()["created"]
                     document, wall, cpu = run_dispatch(url, env, folder, "--mps", str(mps))
+                    stats = httpx.get(f"{sim_url}/_sim/stats").json()
                     handed = document["campaigns"][0]["handed_over"]
                     ideal = args.live / mps
                     print(f"live {label}, {args.live:,} recipients, simulator at {args.latency_ms:g} ms: "
                           f"{wall:.2f} s wall ({wall / ideal:.2f}x the ideal {ideal:.2f} s; {handed / wall:,.0f}/s), "
-                          f"max {max_per_second(folder / 'campaign.db', campaign_id)} hand-overs in any 1-s window, "
+                          f"{stats['created'] - before:,} created; max in any 1-s window: "
+                          f"{max_per_second(folder / 'campaign.db', campaign_id)} recorded hand-overs, "
+                          f"{stats['max_created_per_second']} received by the simulator (over all its runs), "
                           f"CPU {cpu:.2f} s = {cpu / handed * 1000:.2f} ms per message "
                           f"({cpu / wall:.0%} of the wall time busy)")
             finally:

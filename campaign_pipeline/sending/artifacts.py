@@ -42,11 +42,18 @@ def attempts_csv(engine: Engine, campaign_id: int, run_id: str) -> tuple[bytes, 
         .where(attempts.c.run_id == run_id, messages.c.campaign_id == campaign_id)
         .order_by(attempts.c.id))
     with engine.connect() as connection:
-        rows = connection.execute(query).all()
+        # The driver's rows as they are: SQLAlchemy's per-value datetime processing cost ~3 s
+        # for 10^5 attempts. SQLite gives the stored naive-UTC text, parsed here by column.
+        compiled = query.compile(dialect=connection.dialect)
+        rows = connection.exec_driver_sql(compiled.string, compiled.params if compiled.positiontup is None
+                                          else tuple(compiled.params[n] for n in compiled.positiontup)).all()
+    times = pl.String if connection.dialect.name == "sqlite" else pl.Datetime("us", "UTC")
     frame = pl.DataFrame(rows, orient="row", schema={
-        "message_id": pl.Int64, "phone": pl.String, "attempt": pl.Int64, "started": pl.Datetime("us", "UTC"),
-        "finished": pl.Datetime("us", "UTC"), "outcome": pl.String, "provider_status": pl.String,
-        "error_code": pl.String})
+        "message_id": pl.Int64, "phone": pl.String, "attempt": pl.Int64, "started": times, "finished": times,
+        "outcome": pl.String, "provider_status": pl.String, "error_code": pl.String})
+    if times == pl.String:
+        frame = frame.with_columns(pl.col("started", "finished").str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us")
+                                   .dt.replace_time_zone("UTC"))
     frame = frame.with_columns(mask_phone_expr(pl.col("phone")).alias("phone"),
                                pl.col("started").dt.strftime(_TIME), pl.col("finished").dt.strftime(_TIME))
     return frame.select(ATTEMPT_COLUMNS).write_csv(line_terminator="\n").encode(), frame.height

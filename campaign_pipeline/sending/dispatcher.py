@@ -10,9 +10,13 @@ skip what may not go, and hand over the rest through ledger.py's discipline
 renews the lease, re-reads the organization's share of --mps and watches the
 kill switch and the campaign's state, so a pause is seen within half a second.
 
-The proof provider (no rate to protect) runs inline, a batch per transaction;
-a live provider runs on a small thread pool behind the throttle, claiming each
-message at its throttled instant (that instant is its recorded hand-over time).
+The proof provider (no rate to protect) runs inline, a batch per transaction.
+A live provider: a batch (about two seconds of the rate) is claimed in one
+transaction before any of its calls; a thread pool then calls the provider for
+each message at its throttled instant (recorded as its hand-over time), and
+the answers are recorded together every RECORD_EVERY seconds, so the database
+sees a few transactions a second however high the rate. Claimed messages not
+called when a stop comes are put back to `pending` together.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, and_, func, or_, select, update
@@ -34,11 +38,11 @@ from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.logs import JsonLog
 from campaign_pipeline.sending import campaigns as campaign_service
 from campaign_pipeline.sending import delivery, leases, ledger, organizations
-from campaign_pipeline.sending.db.engine import writing
+from campaign_pipeline.sending.db.engine import SENDING_LOCK, serialize, writing
 from campaign_pipeline.sending.db.models import campaigns, utc_now
 from campaign_pipeline.sending.ledger import Answer, Claimed
 from campaign_pipeline.sending.providers import (
-    Accepted, AccountFailure, CannotReconcile, NotCreated, Provider, ProviderUnavailable, Rejected, Uncertain,
+    Accepted, AccountFailure, CannotReconcile, Provider, ProviderUnavailable, Rejected, Uncertain,
     retry_delay,
 )
 from campaign_pipeline.sending.providers.base import MAX_ATTEMPTS
@@ -50,8 +54,16 @@ from campaign_pipeline.sending.throttle import Throttle
 
 MAX_SENDING_VARIABLE = "CAMPAIGN_MAX_SENDING"
 DEFAULT_MAX_SENDING = 10
-BATCH = 500  # messages decided and (proof) claimed per transaction
-LIVE_WORKERS = 8  # provider calls in flight; the throttle, not this, sets the pace
+BATCH = 2000  # messages decided and (proof) claimed per transaction
+LIVE_WORKERS = 32  # provider calls in flight; the throttle, not this, sets the pace
+RECORD_EVERY = 0.2  # seconds between two recordings of a live batch's answers
+# A live batch is claimed ~2 s before its last call; its numbers' suppressions are read
+# again at most this long before each call, so a STOP a second old is always honoured.
+SUPPRESSIONS_FRESH = 0.25
+# ... and its sending hours are decided for the whole span its calls may take: a message
+# goes only if still inside its window this long after the decision; a call the throttle
+# holds back longer than that is not made (the message goes back to pending).
+LIVE_HORIZON = timedelta(seconds=4)
 WATCH_INTERVAL = 0.5  # kill switch and campaign state re-read at least this often
 # Provider statuses a message may take when accepted; anything else reads as `accepted`.
 _PROVIDER_STATUSES = frozenset({"accepted", "queued", "sending", "sent", "delivered", "undelivered", "failed"})
@@ -246,6 +258,7 @@ class Dispatcher:
         sending = campaigns.alias("sending_now")
         others = select(func.count()).select_from(sending).where(sending.c.status == "sending").scalar_subquery()
         with writing(self.engine) as connection, connection.begin():
+            serialize(connection, SENDING_LOCK)  # the count below, then the start, one dispatcher at a time
             started = connection.execute(
                 update(campaigns).where(campaigns.c.id == campaign_id,
                                         campaigns.c.status.in_(sorted(lifecycle.allowed_from("start"))),
@@ -328,7 +341,9 @@ class Dispatcher:
         (back to pending: it may be sent again), unknown (cannot list), unavailable."""
         sender = campaign.organization.sender or ""
         try:
-            message = self.provider.find_message(claimed.phone, claimed.body, sender, claimed.started_at)
+            with self.engine.connect() as connection:
+                taken = ledger.recorded_provider_ids(connection, campaign.organization.id, claimed.phone, claimed.id)
+            message = self.provider.find_message(claimed.phone, claimed.body, sender, claimed.started_at, taken)
         except CannotReconcile:
             self._write(ledger.finish, self.engine, [Answer(claimed.id, claimed.attempt, "unknown", "unknown")],
                           campaign.organization.id)
@@ -355,10 +370,16 @@ class Dispatcher:
 
     def _work(self, campaign: _Campaign) -> None:
         after = 0
-        pool = ThreadPoolExecutor(LIVE_WORKERS, thread_name_prefix="handover") if self.live else None
+        live = _LiveCalls(self, campaign) if self.live else None
         try:
-            with self.log.progress("dispatch", unit="messages") as progress:
+            with self.engine.connect() as connection:
+                left = ledger.counts(connection, campaign.id)
+            # The bar's total: what may come due in this pass (deferred ones may still wait).
+            total = left.get("pending", 0) + left.get("deferred", 0)
+            with self.log.progress("dispatch", total=total, unit="messages") as progress:
                 while not campaign.stop.is_set():
+                    if live is not None:  # the next batch is read while the last half second of calls goes on
+                        live.wait_below(self._batch_size(campaign) // 4)
                     now = utc_now()
                     with self.engine.connect() as connection:
                         batch = ledger.due(connection, campaign.id, now, self._batch_size(campaign), after)
@@ -367,31 +388,36 @@ class Dispatcher:
                     if not batch:
                         return
                     after = batch[-1].id
-                    go = self._decide(campaign, batch, suppressed, now)
-                    if pool is None:
+                    go = self._decide(campaign, batch, suppressed, now, None if live is None else LIVE_HORIZON)
+                    if live is None:
                         self._hand_over_inline(campaign, go, now)
                     else:
-                        for future in [pool.submit(self._hand_over_one, campaign, due) for due in go]:
-                            future.result()
+                        live.hand_over(go)
                     report = campaign.report
                     progress.advance(len(batch))
                     progress.counters.update(handed_over=report.handed_over, deferred=report.deferred,
                                              skipped=report.skipped, failed=report.failed)
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True)
+            if live is not None:
+                live.close()
 
     def _batch_size(self, campaign: _Campaign) -> int:
         """Proof: BATCH a transaction. Live: about two seconds of hand-overs, so the rules
         decided at the batch's start (hours, suppressions) are at most that old."""
         rate = campaign.throttle.rate
-        return BATCH if rate is None else max(LIVE_WORKERS * 2, min(BATCH, int(rate * 2)))
+        return BATCH if rate is None else max(4, min(BATCH, int(rate * 2)))
 
-    def _decide(self, campaign: _Campaign, batch, suppressed: set[str], now: datetime) -> list:
+    def _decide(self, campaign: _Campaign, batch, suppressed: set[str], now: datetime,
+                horizon: timedelta | None = None) -> list:
+        """Each due message: skipped, deferred or to go. With a horizon (live batches), to go
+        only if it would still go at `now + horizon`, else deferred as decided then."""
         rules = Rules(campaign.window, campaign.organization.timezone, now)
+        late = None if horizon is None else Rules(campaign.window, campaign.organization.timezone, now + horizon)
         skips, defers, go = {}, {}, []
         for due in batch:
             decision = rules.decide(due.phone, due.body, due.phone in suppressed)
+            if late is not None and decision.action == GO:
+                decision = late.decide(due.phone, due.body, False)
             if decision.action == GO:
                 go.append(due)
             elif decision.action == SKIP:
@@ -428,7 +454,8 @@ class Dispatcher:
         self._apply(campaign, skips, defers)
 
     def _suppressed_at_claim(self, campaign: _Campaign, ids: list[int]) -> None:
-        """Suppressed after the batch was decided (a STOP meanwhile): the claim skipped them."""
+        """Suppressed after the batch was decided (a STOP meanwhile): the claim, or the live
+        call's last look (_LiveCalls), skipped them."""
         if ids:
             with campaign.lock:
                 campaign.report.skipped += len(ids)
@@ -457,29 +484,6 @@ class Dispatcher:
         self._write(ledger.finish, self.engine, answers, campaign.organization.id)
         crash_point("recorded")
         self._count(campaign, answers)
-
-    def _hand_over_one(self, campaign: _Campaign, due) -> None:
-        """A live provider: wait for the throttle, claim at that instant, call, record."""
-        instant = campaign.throttle.wait(campaign.stop)
-        if instant is None:
-            return
-        now = datetime.fromtimestamp(instant, UTC)
-        quota, since = self._quota(campaign, now)
-        claim = self._write(ledger.claim, self.engine, campaign.id, campaign.organization.id, [due.id], self.run_id, now,
-                             quota, since)
-        if claim.stopped:
-            self._halt(campaign, claim.stopped)
-            return
-        self._suppressed_at_claim(campaign, claim.suppressed)
-        self._over_quota(campaign, claim.over_quota, {due.id: due.phone}, now)
-        for claimed in claim.claimed:
-            crash_point("claimed")
-            answer = self._settle(campaign, claimed)
-            if answer is not None:
-                crash_point("answered")
-                self._write(ledger.finish, self.engine, [answer], campaign.organization.id)
-                crash_point("recorded")
-                self._count(campaign, [answer])
 
     def _count(self, campaign: _Campaign, answers: list[Answer]) -> None:
         with campaign.lock:
@@ -561,6 +565,111 @@ class Dispatcher:
         self._suppressed_at_claim(campaign, claim.suppressed)
         self._over_quota(campaign, claim.over_quota, {claimed.id: claimed.phone}, now)
         return claim.claimed[0] if claim.claimed else None
+
+
+class _LiveCalls:
+    """A live provider's hand-overs of one campaign's pass. Each batch is claimed in one
+    transaction before any of its calls; a thread pool then calls the provider for each
+    message at its throttled instant; answers are recorded together every RECORD_EVERY
+    seconds. The next batch is claimed while the last calls of this one are in flight, so
+    the throttle never waits for the database. Claims never called (a stop) go back to
+    `pending` together at the end."""
+
+    def __init__(self, dispatcher: Dispatcher, campaign: _Campaign) -> None:
+        self.dispatcher, self.campaign = dispatcher, campaign
+        self.pool = ThreadPoolExecutor(LIVE_WORKERS, thread_name_prefix="handover")
+        self.lock = threading.Lock()
+        self.answers: list[Answer] = []
+        self.unsent: list[Claimed] = []
+        self.calls: set = set()
+        self.waiting: dict[int, str] = {}  # claimed, not yet called: id -> phone
+        self.suppressed: list[Claimed] = []  # found suppressed at their call, not yet recorded
+        self.fresh = threading.Lock()
+        self.suppressed_phones: set[str] = set()
+        self.read_at = float("-inf")
+
+    def _suppressed_now(self, phone: str) -> bool:
+        """Whether the number is suppressed, as read at most SUPPRESSIONS_FRESH ago: one read
+        for every number still waiting for its call, not one per call."""
+        with self.fresh:
+            if time.monotonic() - self.read_at > SUPPRESSIONS_FRESH:
+                with self.lock:
+                    phones = {*self.waiting.values(), phone}
+                with self.dispatcher.engine.connect() as connection:
+                    self.suppressed_phones = ledger.suppressed_among(
+                        connection, self.campaign.organization.id, phones)
+                self.read_at = time.monotonic()
+            return phone in self.suppressed_phones
+
+    def hand_over(self, go: list) -> None:
+        dispatcher, campaign = self.dispatcher, self.campaign
+        if not go:
+            return
+        now = utc_now()
+        quota, since = dispatcher._quota(campaign, now)
+        claim = dispatcher._write(ledger.claim, dispatcher.engine, campaign.id, campaign.organization.id,
+                                  [m.id for m in go], dispatcher.run_id, now, quota, since)
+        if claim.stopped:
+            dispatcher._halt(campaign, claim.stopped)
+            return
+        dispatcher._suppressed_at_claim(campaign, claim.suppressed)
+        dispatcher._over_quota(campaign, claim.over_quota, {m.id: m.phone for m in go}, now)
+        for _ in claim.claimed:  # a passage per message claimed (the proofs kill at the n-th)
+            crash_point("claimed")
+        with self.lock:
+            self.waiting.update((claimed.id, claimed.phone) for claimed in claim.claimed)
+        deadline = (now + LIVE_HORIZON).timestamp()  # the span its hours were decided for (_decide)
+        self.calls.update(self.pool.submit(self._call, claimed, deadline) for claimed in claim.claimed)
+
+    def _call(self, claimed: Claimed, deadline: float) -> None:
+        instant = self.campaign.throttle.wait(self.campaign.stop)
+        if instant is not None and instant > deadline:
+            instant = None  # held back past the hours decided for it: back to pending, decided anew
+        suppressed = instant is not None and self._suppressed_now(claimed.phone)
+        with self.lock:
+            self.waiting.pop(claimed.id, None)
+            if instant is None:
+                self.unsent.append(claimed)
+            elif suppressed:
+                self.suppressed.append(claimed)
+        if instant is None or suppressed:
+            return
+        answer = self.dispatcher._settle(self.campaign, claimed)
+        if answer is not None:
+            crash_point("answered")
+            with self.lock:
+                self.answers.append(replace(answer, handed_over_at=datetime.fromtimestamp(instant, UTC)))
+
+    def wait_below(self, count: int) -> None:
+        """Records answers as they come until at most `count` calls are left in flight."""
+        while len(self.calls) > count:
+            done, self.calls = wait(self.calls, timeout=RECORD_EVERY)
+            for future in done:
+                future.result()
+            self.record()
+
+    def record(self) -> None:
+        with self.lock:
+            ready, stopped = self.answers[:], self.suppressed[:]
+            self.answers.clear()
+            self.suppressed.clear()
+        if stopped:
+            skipped = self.dispatcher._write(ledger.skip_uncalled, self.dispatcher.engine, stopped, "suppressed")
+            self.dispatcher._suppressed_at_claim(self.campaign, [c.id for c in stopped][:skipped])
+        if ready:
+            self.dispatcher._write(ledger.finish, self.dispatcher.engine, ready, self.campaign.organization.id)
+            for _ in ready:
+                crash_point("recorded")
+            self.dispatcher._count(self.campaign, ready)
+
+    def close(self) -> None:
+        try:
+            self.wait_below(0)
+        finally:
+            self.pool.shutdown(wait=True)
+            self.record()
+            if self.unsent:
+                self.dispatcher._write(ledger.release_all, self.dispatcher.engine, self.unsent, "stopped")
 
 
 def _status(provider_status: str) -> str:

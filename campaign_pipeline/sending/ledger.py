@@ -28,7 +28,8 @@ from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, insert
 
 from campaign_pipeline.sending import suppressions
 from campaign_pipeline.sending.db.models import suppressions as suppression_rows
-from campaign_pipeline.sending.db.engine import writing
+from campaign_pipeline.sending.db.bulk import execute_many, stored
+from campaign_pipeline.sending.db.engine import ORGANIZATION_LOCK, serialize, writing
 from campaign_pipeline.sending.db.models import ALL_ORGANIZATIONS, attempts, campaigns, messages, switches, utc_now
 from campaign_pipeline.sending.kill_switch import KILL_SWITCH
 from campaign_pipeline.sending.rules.lifecycle import POLLED_STATUSES
@@ -64,6 +65,7 @@ class Answer:
     provider_status: str | None = None
     provider_message_id: str | None = None
     error_code: str | None = None
+    handed_over_at: datetime | None = None  # the throttled instant of the call, when later than the claim
 
 
 def _due_now(now: datetime):
@@ -72,14 +74,22 @@ def _due_now(now: datetime):
 
 
 def due(connection: Connection, campaign_id: int, now: datetime, limit: int, after_id: int = 0) -> list[Due]:
-    """The campaign's messages due now, in id order (the audience's order)."""
-    rows = connection.execute(
-        select(messages.c.id, messages.c.phone, messages.c.body)
-        .where(messages.c.campaign_id == campaign_id, messages.c.kind == "campaign", messages.c.id > after_id,
-               _due_now(now))
-        .order_by(messages.c.id).limit(limit)
-    ).all()
-    return [Due(*row) for row in rows]
+    """The campaign's messages due now, in id order (the audience's order).
+
+    Pending and deferred are read apart: each is one range of the (campaign_id, status)
+    index in id order, read only as far as `limit`; one query with their OR sorted every
+    remaining row of the campaign for each batch (quadratic in the audience)."""
+    rows = []
+    for condition in (messages.c.status == "pending",
+                      and_(messages.c.status == "deferred", messages.c.not_before <= now)):
+        rows += connection.execute(
+            select(messages.c.id, messages.c.phone, messages.c.body)
+            .where(messages.c.campaign_id == campaign_id, messages.c.kind == "campaign", messages.c.id > after_id,
+                   condition)
+            .order_by(messages.c.id).limit(limit)
+        ).all()
+    rows.sort()
+    return [Due(*row) for row in rows[:limit]]
 
 
 def counts(connection: Connection, campaign_id: int) -> dict[str, int]:
@@ -163,34 +173,36 @@ def claim(engine: Engine, campaign_id: int, organization_id: str, ids: Sequence[
         stopped = _stopped(connection, campaign_id)
         if stopped or not ids:
             return ClaimResult([], [], stopped)
-        suppressed = _skip_suppressed(connection, campaign_id, organization_id, ids, now)
+        suppressed = _skip_suppressed(connection, organization_id, ids, now)
         if suppressed:
             skipped = set(suppressed)
             ids = [i for i in ids if i not in skipped]
         over: list[int] = []
         if quota is not None:
+            # Dispatchers of the organization's other campaigns count the same day: one at a time.
+            serialize(connection, ORGANIZATION_LOCK, organization_id)
             left = max(0, quota - handed_over_since(connection, organization_id, day_start))
             ids, over = list(ids[:left]), list(ids[left:])
         claimed: list[Claimed] = []
         for start in range(0, len(ids), 500):
+            # No `campaign_id = ?` term (the ids are the campaign's, read by `due`): with it SQLite
+            # plans the (campaign_id, status) index over the whole audience for each chunk.
             rows = connection.execute(
                 update(messages)
-                .where(messages.c.id.in_(ids[start:start + 500]), messages.c.campaign_id == campaign_id,
-                       _due_now(now))
+                .where(messages.c.id.in_(ids[start:start + 500]), _due_now(now))
                 .values(status="submitting", attempts=messages.c.attempts + 1, handed_over_at=now,
                         not_before=None, updated_at=now)
                 .returning(messages.c.id, messages.c.attempts, messages.c.phone, messages.c.body)).all()
             claimed.extend(Claimed(row.id, row.attempts, row.phone, row.body, now) for row in rows)
-        if claimed:
-            connection.execute(insert(attempts), [
-                {"message_id": c.id, "organization_id": organization_id, "number": c.attempt, "started_at": now,
-                 "run_id": run_id} for c in claimed])
+        started = stored(connection, attempts.c.started_at, now)
+        execute_many(connection, _OPEN_ATTEMPT, [
+            {"m_id": c.id, "o_id": organization_id, "m_attempt": c.attempt, "a_started": started, "a_run": run_id}
+            for c in claimed])
         claimed.sort(key=lambda c: c.id)
         return ClaimResult(claimed, over, None, suppressed)
 
 
-def _skip_suppressed(connection: Connection, campaign_id: int, organization_id: str, ids: Sequence[int],
-                     now: datetime) -> list[int]:
+def _skip_suppressed(connection: Connection, organization_id: str, ids: Sequence[int], now: datetime) -> list[int]:
     """`skipped` (`suppressed`) for those of these due messages whose number is suppressed
     now, for the organization or for every one: one guarded UPDATE per chunk, no read first."""
     suppressed_now = exists().where(suppression_rows.c.phone == messages.c.phone,
@@ -199,8 +211,8 @@ def _skip_suppressed(connection: Connection, campaign_id: int, organization_id: 
     for start in range(0, len(ids), 500):
         skipped.extend(connection.execute(
             update(messages)
-            .where(messages.c.id.in_(ids[start:start + 500]), messages.c.campaign_id == campaign_id,
-                   _due_now(now), suppressed_now)
+            # No `campaign_id = ?` term, as in claim: SQLite would scan the audience per chunk.
+            .where(messages.c.id.in_(ids[start:start + 500]), _due_now(now), suppressed_now)
             .values(status="skipped", reason="suppressed", not_before=None, updated_at=now)
             .returning(messages.c.id)).scalars())
     return sorted(skipped)
@@ -224,6 +236,13 @@ _FINISH_MESSAGE = (
     .where(messages.c.id == bindparam("m_id"), messages.c.status == "submitting",
            messages.c.attempts == bindparam("m_attempt"))
 )
+_ANSWER_MESSAGE = _FINISH_MESSAGE.values(
+    status=bindparam("m_status"), provider_message_id=bindparam("m_provider_id"), error_code=bindparam("m_error_code"),
+    status_at=bindparam("a_finished"), updated_at=bindparam("a_finished"), next_poll_at=bindparam("m_next_poll"),
+    handed_over_at=func.coalesce(bindparam("m_handed", type_=messages.c.handed_over_at.type), messages.c.handed_over_at))
+_OPEN_ATTEMPT = insert(attempts).values(
+    message_id=bindparam("m_id"), organization_id=bindparam("o_id"), number=bindparam("m_attempt"),
+    started_at=bindparam("a_started"), run_id=bindparam("a_run"))
 _FINISH_ATTEMPT = (
     update(attempts)
     .where(attempts.c.message_id == bindparam("m_id"), attempts.c.number == bindparam("m_attempt"),
@@ -241,15 +260,15 @@ def finish(engine: Engine, answers: Sequence[Answer], organization_id: str) -> N
         return
     now = utc_now()
     with writing(engine) as connection, connection.begin():
-        connection.execute(
-            _FINISH_MESSAGE.values(status=bindparam("m_status"), provider_message_id=bindparam("m_provider_id"),
-                                   error_code=bindparam("m_error_code"), status_at=bindparam("a_finished"),
-                                   updated_at=bindparam("a_finished"), next_poll_at=bindparam("m_next_poll")),
-            [{"m_id": a.message_id, "m_attempt": a.attempt, "m_status": a.status,
-              "m_provider_id": a.provider_message_id, "m_error_code": a.error_code, "a_finished": now,
-              # Not final yet: the poll schedule starts (from the answer, a moment after the hand-over).
-              "m_next_poll": first_poll(now) if a.status in POLLED_STATUSES else None}
-             for a in answers])
+        finished = stored(connection, messages.c.status_at, now)
+        execute_many(connection, _ANSWER_MESSAGE, [
+            {"m_id": a.message_id, "m_attempt": a.attempt, "m_status": a.status,
+             "m_provider_id": a.provider_message_id, "m_error_code": a.error_code, "a_finished": finished,
+             "m_handed": a.handed_over_at and stored(connection, messages.c.handed_over_at, a.handed_over_at),
+             # Not final yet: the poll schedule starts from the hand-over.
+             "m_next_poll": stored(connection, messages.c.next_poll_at, first_poll(a.handed_over_at or now))
+             if a.status in POLLED_STATUSES else None}
+            for a in answers])
         _close_attempts(connection, answers, now)
         for answer in answers:
             if answer.outcome == "opt_out":
@@ -258,8 +277,9 @@ def finish(engine: Engine, answers: Sequence[Answer], organization_id: str) -> N
 
 
 def _close_attempts(connection: Connection, answers: Sequence[Answer], now: datetime) -> None:
-    connection.execute(_FINISH_ATTEMPT, [
-        {"m_id": a.message_id, "m_attempt": a.attempt, "a_finished": now, "a_outcome": a.outcome,
+    finished = stored(connection, attempts.c.finished_at, now)
+    execute_many(connection, _FINISH_ATTEMPT, [
+        {"m_id": a.message_id, "m_attempt": a.attempt, "a_finished": finished, "a_outcome": a.outcome,
          "a_provider_status": a.provider_status, "a_error_code": a.error_code} for a in answers])
 
 
@@ -281,14 +301,43 @@ def retry(engine: Engine, claimed: Claimed, outcome: str, run_id: str, organizat
 
 def release(engine: Engine, claimed: Claimed, outcome: str) -> bool:
     """Back to `pending` (nothing was created): a later dispatch sends it."""
+    return release_all(engine, [claimed], outcome) == 1
+
+
+def release_all(engine: Engine, claimed: Sequence[Claimed], outcome: str) -> int:
+    """`release` for many messages in one transaction (claimed, then stopped before their
+    calls); how many were still in those attempts."""
+    return _uncall(engine, claimed, outcome, status="pending")
+
+
+def skip_uncalled(engine: Engine, claimed: Sequence[Claimed], reason: str) -> int:
+    """Claimed messages never handed over because a rule stopped them at their call (a
+    suppression committed after the claim): `skipped` with `reason`, each attempt closed
+    `stopped` (it created nothing); how many were still in those attempts."""
+    return _uncall(engine, claimed, "stopped", status="skipped", reason=reason)
+
+
+def _uncall(engine: Engine, claimed: Sequence[Claimed], outcome: str, **values) -> int:
     now = utc_now()
+    moved = []
     with writing(engine) as connection, connection.begin():
-        moved = connection.execute(
-            _FINISH_MESSAGE.values(status="pending", handed_over_at=None, updated_at=now),
-            {"m_id": claimed.id, "m_attempt": claimed.attempt}).rowcount
-        if moved == 1:
-            _close_attempts(connection, [Answer(claimed.id, claimed.attempt, "pending", outcome)], now)
-    return moved == 1
+        for message in claimed:
+            if connection.execute(
+                    _FINISH_MESSAGE.values(handed_over_at=None, updated_at=now, **values),
+                    {"m_id": message.id, "m_attempt": message.attempt}).rowcount == 1:
+                moved.append(Answer(message.id, message.attempt, values["status"], outcome))
+        _close_attempts(connection, moved, now)
+    return len(moved)
+
+
+def recorded_provider_ids(connection: Connection, organization_id: str, phone: str, but: int) -> set[str]:
+    """Provider message ids already recorded for the organization's other messages to this
+    number: reconciliation must never attribute one of them to message `but` as well
+    (two campaigns, or a test message, may share a body)."""
+    return set(connection.execute(
+        select(messages.c.provider_message_id).where(
+            messages.c.organization_id == organization_id, messages.c.phone == phone, messages.c.id != but,
+            messages.c.provider_message_id.is_not(None))).scalars())
 
 
 def submitting(connection: Connection, campaign_id: int) -> list[Claimed]:

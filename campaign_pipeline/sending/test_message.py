@@ -6,11 +6,18 @@ audience, suppressions, sending hours and quota, and leaves the campaign's
 state alone; it still follows the ledger's discipline (the `submitting` row and
 its attempt committed before the call) and is recorded as a message of kind
 `test`, which `show` does not count and the quota does not count either.
+
+The dispatcher's `_settle` does the calls and the retries. Two of its steps
+assume a `sending` campaign and are the test message's own here: an uncertain
+attempt that reconciliation finds absent is claimed again as the next attempt
+(the campaign is a draft, which would stop a campaign claim), and a message
+put back to `pending` (nothing created, retries exhausted) ends `skipped` with
+reason `not_sent`: no later dispatch picks up a test message.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, update
 
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.logs import JsonLog
@@ -18,6 +25,7 @@ from campaign_pipeline.common.masking import mask_phone
 from campaign_pipeline.sending import campaigns, ledger, organizations, suppressions
 from campaign_pipeline.sending.db.engine import writing
 from campaign_pipeline.sending.db.models import attempts, messages, utc_now
+from campaign_pipeline.sending.kill_switch import kill_switch_on
 from campaign_pipeline.sending.dispatcher import CampaignReport, Dispatcher, Settings, _Campaign
 from campaign_pipeline.sending.ledger import Claimed
 from campaign_pipeline.sending.providers import Provider
@@ -43,12 +51,13 @@ def send_test_message(engine: Engine, provider: Provider, log: JsonLog, organiza
                          f"--sender S (SMS_PROVIDER={provider.name})")
     body = render_one(check_template(row.body), audience.row(0, named=True) if audience.height else None)
     claimed = _claim(engine, row.id, organization_id, phone, body, log.run_id)
-    dispatcher = Dispatcher(engine, provider, log, Settings.from_env({}))
+    dispatcher = _TestDispatcher(engine, provider, log, Settings.from_env({}))
     campaign = _Campaign(row, organization, CampaignReport(row.id, organization_id, row.status))
     campaign.throttle = Throttle(organization.mps if dispatcher.live else None)
     answer = dispatcher._settle(campaign, claimed)
     if answer is not None:
         ledger.finish(engine, [answer], organization_id)
+    _not_sent(engine, claimed.id)
     with engine.connect() as connection:
         stored = connection.execute(messages.select().where(messages.c.id == claimed.id)).first()
     log.info("test_message", campaign_id=row.id, organization_id=organization_id, to=mask_phone(phone),
@@ -71,3 +80,30 @@ def _claim(engine: Engine, campaign_id: int, organization_id: str, phone: str, b
         connection.execute(insert(attempts).values(message_id=message_id, organization_id=organization_id, number=1,
                                                    started_at=now, run_id=run_id))
     return Claimed(message_id, 1, phone, body, now)
+
+
+class _TestDispatcher(Dispatcher):
+    def _reclaim(self, campaign: _Campaign, claimed: Claimed) -> Claimed | None:
+        """Absent after an uncertain attempt: the next attempt, unless the kill switch is on."""
+        now = utc_now()
+        with writing(self.engine) as connection, connection.begin():
+            if kill_switch_on(connection):
+                self._halt(campaign, "kill_switch")
+                return None
+            moved = connection.execute(
+                update(messages).where(messages.c.id == claimed.id, messages.c.status == "pending",
+                                       messages.c.attempts == claimed.attempt)
+                .values(status="submitting", attempts=claimed.attempt + 1, handed_over_at=now, updated_at=now)
+            ).rowcount
+            if moved != 1:
+                return None
+            connection.execute(insert(attempts).values(message_id=claimed.id, organization_id=campaign.organization.id,
+                                                       number=claimed.attempt + 1, started_at=now, run_id=self.run_id))
+        return Claimed(claimed.id, claimed.attempt + 1, claimed.phone, claimed.body, now)
+
+
+def _not_sent(engine: Engine, message_id: int) -> None:
+    """A test message back at `pending` was not sent and never will be: `skipped`."""
+    with writing(engine) as connection, connection.begin():
+        connection.execute(update(messages).where(messages.c.id == message_id, messages.c.status == "pending")
+                           .values(status="skipped", reason="not_sent", updated_at=utc_now()))

@@ -245,3 +245,40 @@ def test_until_done_sleeps_until_deferred_messages_are_due(cli, write_dataset, e
                                                "skipped": 0, "failed": 0, "pending": 0}
     assert any(entry["event"] == "dispatch_sleeping" for entry in logs(result.stderr))
     assert statuses(engine, campaign_id)[PHONES[2]].status == "delivered"
+
+
+def test_progress_on_a_terminal_draws_a_bar(cli, write_dataset, engine, campaign_db_url, tmp_path):  # noqa: F811
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import termios
+
+    from campaign_pipeline_tests.cli.helpers import CLI, environment
+
+    count = 3000
+    campaign_id = scheduled(cli, write_dataset, [dataset_row(f"+35840{n:07d}", subject_id=f"s{n}")
+                                                 for n in range(count)])
+    main, terminal = pty.openpty()  # stderr is a terminal; stdout stays the JSON document
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # as a terminal window has
+    process = subprocess.Popen([CLI, "dispatch", "--org", "org-1", "--progress"], stdout=subprocess.PIPE,
+                               stderr=terminal, env=environment(campaign_db_url), cwd=tmp_path)
+    os.close(terminal)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the process closed its end
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    os.close(main)
+    stdout, _ = process.communicate(timeout=120)
+    assert process.returncode == 0
+    assert json.loads(stdout)["campaigns"][0]["handed_over"] == count
+    screen = drawn.decode("utf-8", "replace")
+    assert f"/{count}" in screen and "%|" in screen and "dispatch" in screen, screen[-2000:]
+    assert "\r" in screen  # redrawn in place, not lines
+    assert statuses(engine, campaign_id)

@@ -120,10 +120,11 @@ def until_done(env, cwd, runs: int = 10) -> list[subprocess.CompletedProcess]:
 @pytest.mark.parametrize("point", ["claimed", "answered", "recorded"])
 def test_kill_9_at_each_step_of_a_hand_over_then_restart_sends_each_once(
         point, campaign, campaign_db_url, engine, simulator, tmp_path):  # noqa: F811
-    campaign_id = campaign(20)
+    campaign_id = campaign(20, mps=5)
     env = twilio_env(campaign_db_url, simulator)
-    # A fresh process each time, killed at its 1st, 2nd, 3rd passage (up to 8 hand-overs in
-    # flight at once, so each kill leaves several messages between two commits).
+    # A fresh process each time, killed at its 1st, 2nd, 3rd passage (at 5/s a batch claims 10
+    # at once and answers are recorded a few at a time, so each kill leaves messages between
+    # two commits, and some still to do).
     for nth in (1, 2, 3):
         after_lease()
         killed = dispatch({**env, "CAMPAIGN_CRASH_AT": f"{point}:{nth}"}, tmp_path)
@@ -228,12 +229,13 @@ def test_the_throttle_never_exceeds_mps_in_any_second(campaign, campaign_db_url,
         result = dispatch(twilio_env(campaign_db_url, simulator, CAMPAIGN_LEASE_SECONDS="60"), tmp_path)
         elapsed = time.monotonic() - started
         assert result.returncode == 0, result.stderr
-        _, tries = ledger(engine, campaign_id)
-        moments = sorted(t.started_at for t in tries)
+        rows, _ = ledger(engine, campaign_id)
+        moments = sorted(row.handed_over_at for row in rows)  # the recorded hand-overs
         assert len(moments) == 45
         for index, moment in enumerate(moments):
             within = [m for m in moments[index:] if (m - moment).total_seconds() < 1.0]
             assert len(within) <= 15, (moment, len(within))
+        assert simulator.max_created_per_second() <= 15  # and as the provider received them
         assert elapsed >= 2.5  # 45 at 15/s cannot take less than ~3 s
         assert_exactly_once(engine, simulator, campaign_id, 45)
 
@@ -249,10 +251,37 @@ def test_kill_switch_mid_run_is_seen_within_a_second(campaign, campaign_db_url, 
     out, err = process.communicate(timeout=60)
     assert process.returncode == 0, err
     rows, tries = ledger(engine, campaign_id)
-    late = [t for t in tries if (t.started_at - switched).total_seconds() > 1.0]
-    assert not late and 0 < len(tries) < 40
+    # Claimed in a batch, put back (`stopped`) when the switch came before their call.
+    sent = [t for t in tries if t.outcome != "stopped"]
+    late = [row for row in rows if row.handed_over_at and (row.handed_over_at - switched).total_seconds() > 1.0]
+    assert not late and 0 < len(sent) < 40
+    assert len(simulator.messages()) == len(sent)
     assert {row.status for row in rows} <= FINAL_OR_PROVIDER | {"pending"}
-    assert json.loads(out)["campaigns"][0]["pending"] == 40 - len(tries)
+    assert json.loads(out)["campaigns"][0]["pending"] == 40 - len(sent)
+
+
+@pytest.mark.parametrize(("script", "status", "code", "created", "tries"), [
+    (("unavailable",), "queued", 0, 1, 2),  # a 503 that created nothing: reconciled absent, sent again
+    (("rate_limit",) * 6, "skipped", 1, 0, 6),  # never created: not_sent, not left pending
+], ids=["uncertain-absent", "not-sent"])
+def test_campaign_test_sends_again_what_reconciliation_finds_absent(
+        campaign_db_url, engine, write_dataset, tmp_path, script, status, code, created, tries):  # noqa: F811
+    set_organization(engine, "org-1", {"sender": SENDER})
+    path = write_dataset([dataset_row(phones(1)[0])], "json")
+    draft = output(run(campaign_db_url, "campaign", "create", "--org", "org-1", "--name", "T", "--body", "Hei",
+                       "--dataset", path, cwd=tmp_path))
+    with TwilioSimulator(ACCOUNT, TOKEN, faults=Faults(script=script, retry_after=0)) as sim:
+        result = subprocess.run([CLI, "campaign", "test", str(draft["id"]), "--org", "org-1", "--to", "0401000001"],
+                                capture_output=True, text=True, env=twilio_env(campaign_db_url, sim), cwd=tmp_path,
+                                timeout=120)
+        assert result.returncode == code, result.stderr
+        assert len(sim.messages()) == created
+    with engine.connect() as connection:
+        (row,) = connection.execute(select(messages).where(messages.c.kind == "test")).all()
+        opened = connection.execute(select(attempts).where(attempts.c.message_id == row.id)).all()
+    assert (row.status, row.attempts, len(opened)) == (status, tries, tries)
+    assert row.reason == (None if status == "queued" else "not_sent")
+    assert all(attempt.outcome is not None for attempt in opened)
 
 
 def test_a_campaign_whose_every_message_is_rejected_ends_failed(campaign, campaign_db_url, engine, tmp_path):  # noqa: F811

@@ -172,6 +172,23 @@ def upgrade(engine: Engine) -> str:
     return head
 
 
+# pg_advisory_xact_lock classes (the first key) of the locks below.
+ORGANIZATION_LOCK = 0x6F726721  # one organization's quota: count then claim
+SENDING_LOCK = 0x73656E64  # the campaigns `sending` at once (CAMPAIGN_MAX_SENDING)
+
+
+def serialize(connection: Connection, lock_class: int, name: str = "") -> None:
+    """Makes a count-then-write inside this transaction atomic against other writers.
+
+    SQLite needs nothing: a writing() transaction holds the database's one write lock
+    from BEGIN IMMEDIATE. PostgreSQL at READ COMMITTED lets two transactions count the
+    same rows before either commits; a transaction-scoped advisory lock on (class, name)
+    queues them, and the second's next statement sees what the first committed."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:lock_class, hashtext(:name))"),
+                           {"lock_class": lock_class, "name": name})
+
+
 def dialect_insert(connection: Connection, table):
     """The dialect's INSERT, which has on_conflict_do_nothing/do_update on both
     SQLite and PostgreSQL (one statement, no read-then-write race)."""

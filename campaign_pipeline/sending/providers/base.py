@@ -19,6 +19,7 @@ for the ledger (sending.md, "Exactly once"):
 from __future__ import annotations
 
 import random
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -114,9 +115,11 @@ class Provider(Protocol):
         """Hand one message over: exactly one request, classified."""
         ...
 
-    def find_message(self, to: str, body: str, sender: str, since: datetime) -> ProviderMessage | None:
+    def find_message(self, to: str, body: str, sender: str, since: datetime,
+                     exclude: Collection[str] = ()) -> ProviderMessage | None:
         """The message to `to` with `body` from `sender` created at or after `since`, or None
-        when surely there is none. Raises CannotReconcile where the provider cannot
+        when surely there is none; a message whose id is in `exclude` (already recorded for
+        another message of ours) is never the answer. Raises CannotReconcile where the provider cannot
         list, ProviderUnavailable when the list cannot be read now."""
         ...
 
@@ -148,13 +151,3 @@ def retry_delay(
     if outcome.retry_after is not None:
         return outcome.retry_after
     return backoff_delay(attempt, base, cap, rng or random)  # the portal client's policy, shared
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Retry-After in seconds (the delta-seconds form; an HTTP date is ignored)."""
-    value = (value or "").strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        return None
-    return seconds if seconds >= 0 else None

@@ -13,6 +13,7 @@ for that reason, so a proof run never leaves `unknown` messages behind.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 
 from campaign_pipeline.sending.providers.base import Accepted, DeliveryStatus, ProviderMessage, SendOutcome
@@ -28,7 +29,8 @@ class ProofProvider:
     def send(self, to: str, body: str, sender: str, status_callback: str | None = None) -> SendOutcome:
         return Accepted(provider_id=f"proof-{uuid.uuid4()}", status=PROOF_STATUS, segments=None)
 
-    def find_message(self, to: str, body: str, sender: str, since: datetime) -> ProviderMessage | None:
+    def find_message(self, to: str, body: str, sender: str, since: datetime,
+                     exclude: Collection[str] = ()) -> ProviderMessage | None:
         return None  # nothing ever went out; sending again is harmless
 
     def fetch_status(self, provider_id: str) -> DeliveryStatus | None:

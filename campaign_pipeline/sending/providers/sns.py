@@ -18,7 +18,7 @@ number as `Rejected("OptedOut", opt_out=True)` without publishing.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -106,7 +106,8 @@ class SnsProvider:
             return _classify(exc)
         return Accepted(provider_id=answer["MessageId"], status=SENT_STATUS, segments=None)
 
-    def find_message(self, to: str, body: str, sender: str, since: datetime) -> ProviderMessage | None:
+    def find_message(self, to: str, body: str, sender: str, since: datetime,
+                     exclude: Collection[str] = ()) -> ProviderMessage | None:
         raise CannotReconcile("aws-sns cannot list the messages it sent")
 
     def fetch_status(self, provider_id: str) -> DeliveryStatus | None:

@@ -7,7 +7,7 @@ answer (see base.py); the dispatcher retries.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from campaign_pipeline.common.masking import scrub
+from campaign_pipeline.http.retry import retry_after_seconds
 from campaign_pipeline.sending.providers.base import (
     Accepted,
     AccountFailure,
@@ -28,7 +29,6 @@ from campaign_pipeline.sending.providers.base import (
     Rejected,
     SendOutcome,
     Uncertain,
-    parse_retry_after,
 )
 
 DEFAULT_API_BASE = "https://api.twilio.com"
@@ -123,14 +123,15 @@ class TwilioProvider:
             raise AccountFailure(f"twilio: {status} for account {self.account_sid} (code {code or '-'}): "
                                  "check TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN / TWILIO_API_KEY")
         if status == 429:
-            return NotCreated(parse_retry_after(response.headers.get("Retry-After")), f"429 (code {code or '-'})")
+            return NotCreated(retry_after_seconds(response.headers.get("Retry-After")), f"429 (code {code or '-'})")
         if 400 <= status < 500:
             return Rejected(code=code or str(status), message=text, opt_out=code == OPT_OUT_CODE)
         return Uncertain(reason=f"HTTP {status}")
 
     # -- reconcile and poll ----------------------------------------------------------
 
-    def find_message(self, to: str, body: str, sender: str, since: datetime) -> ProviderMessage | None:
+    def find_message(self, to: str, body: str, sender: str, since: datetime,
+                     exclude: Collection[str] = ()) -> ProviderMessage | None:
         """Walks the list for `to` (and `From` unless a Messaging Service picked the
         sender), newest first, until messages are older than `since - CLOCK_SKEW`."""
         query = {"To": to, "PageSize": str(LIST_PAGE_SIZE)}
@@ -147,7 +148,7 @@ class TwilioProvider:
                 message = _message(item)
                 if message.created_at < oldest:
                     return None  # newest first: the rest are older still
-                if message.body == body and _sent_by(item, sender):
+                if message.body == body and _sent_by(item, sender) and message.provider_id not in exclude:
                     return message
             url, params = page.get("next_page_uri"), None  # relative to the base, query included
         return None
@@ -172,7 +173,7 @@ class TwilioProvider:
         if status == 404 and missing_ok:
             return None
         if status == 429:
-            raise RateLimited(f"twilio: GET {_path(url)}: 429", parse_retry_after(response.headers.get("Retry-After")))
+            raise RateLimited(f"twilio: GET {_path(url)}: 429", retry_after_seconds(response.headers.get("Retry-After")))
         if status != 200:
             raise ProviderUnavailable(f"twilio: GET {_path(url)}: HTTP {status}")
         try:

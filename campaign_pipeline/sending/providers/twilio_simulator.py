@@ -264,6 +264,12 @@ class TwilioSimulator(ServedSimulator):
         with self._lock:
             return Counter({to: len(messages) for to, messages in self._by_to.items()})
 
+    def max_created_per_second(self) -> int:
+        """The most messages created (as received) in any one-second interval: what a
+        throttle's bound is checked against."""
+        with self._lock:
+            return max_in_any_second(message.created for message in self._messages.values())
+
     @property
     def stats(self) -> dict[str, Any]:
         """Requests by route, faults injected, messages created, callbacks posted."""
@@ -477,9 +483,21 @@ class TwilioSimulator(ServedSimulator):
         if path == "/_sim/messages":
             return 200, orjson.dumps({"messages": self.messages()}), {}
         if path == "/_sim/stats":
-            return 200, orjson.dumps({**self.stats, "per_to_max": max(self.created_per_to().values(), default=0)}), {}
+            return 200, orjson.dumps({**self.stats, "per_to_max": max(self.created_per_to().values(), default=0),
+                                      "max_created_per_second": self.max_created_per_second()}), {}
         return _error(404, 20404, "unknown admin path")
 
+
+
+def max_in_any_second(moments) -> int:
+    """The most of these instants (epoch seconds) in any one-second interval."""
+    moments = sorted(moments)
+    best, low = 0, 0
+    for high, moment in enumerate(moments):
+        while moment - moments[low] >= 1.0:
+            low += 1
+        best = max(best, high - low + 1)
+    return best
 
 # Twilio's default opt-out keywords, as Advanced Opt-Out reports them (OptOutType).
 _OPT_OUT_TYPES = {

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from campaign_pipeline.sending.rules.encoding import too_long
-from campaign_pipeline.sending.rules.hours import next_window_time, quota_not_before, recipient_zones
+from campaign_pipeline.sending.rules.hours import next_window_time, possible_zones, quota_not_before, recipient_zones
 from campaign_pipeline.sending.rules.windows import Window
 
 GO, DEFER, SKIP = "go", "defer", "skip"
@@ -35,24 +35,42 @@ GO_NOW = Decision(GO)
 
 class Rules:
     """The organization's (or the campaign's) window and zone, at one instant; caches
-    each zone set's next window, since an audience has few distinct ones."""
+    each zone set's next window, since an audience has few distinct ones. A number's
+    zones are looked up (parsed) only when its possible zone sets would not all open
+    the window at the same instant (hours.possible_zones)."""
 
     def __init__(self, window: Window, organization_zone: str, now: datetime) -> None:
         self.window, self.organization_zone, self.now = window, organization_zone, now
         self._opens: dict[tuple[str, ...], datetime | None] = {}
         self._quota_opens: dict[tuple[str, ...], datetime | None] = {}
+        self._agreed: dict[tuple[int, frozenset], tuple[datetime | None] | None] = {}
 
     def zones(self, phone: str) -> tuple[str, ...]:
         return recipient_zones(phone, self.organization_zone)
+
+    def _when(self, phone: str, known: dict, opening) -> datetime | None:
+        """opening(zones) of the number's zones, each zone set's computed once."""
+
+        def of(zones: tuple[str, ...]) -> datetime | None:
+            if zones not in known:
+                known[zones] = opening(zones)
+            return known[zones]
+
+        candidates = possible_zones(phone, self.organization_zone)
+        if candidates:
+            key = (id(known), candidates)
+            if key not in self._agreed:
+                answers = {of(zones) for zones in candidates}
+                self._agreed[key] = (answers.pop(),) if len(answers) == 1 else None
+            if self._agreed[key] is not None:
+                return self._agreed[key][0]
+        return of(self.zones(phone))
 
     def decide(self, phone: str, body: str, suppressed: bool) -> Decision:
         """Steps 2 (suppression), 3 (sending hours) and 6 (length)."""
         if suppressed:
             return Decision(SKIP, "suppressed")
-        zones = self.zones(phone)
-        if zones not in self._opens:
-            self._opens[zones] = next_window_time(zones, self.window, self.now)
-        opens = self._opens[zones]
+        opens = self._when(phone, self._opens, lambda zones: next_window_time(zones, self.window, self.now))
         if opens is None:
             return Decision(SKIP, "no_window")
         if opens > self.now:
@@ -64,10 +82,8 @@ class Rules:
     def over_quota(self, phone: str) -> Decision:
         """Step 4 for a message past the day's quota: deferred to the organization's next
         day, when all its zones are inside the window (none within 7 days: no_window)."""
-        zones = self.zones(phone)
-        if zones not in self._quota_opens:
-            self._quota_opens[zones] = quota_not_before(zones, self.window, self.organization_zone, self.now)
-        opens = self._quota_opens[zones]
+        opens = self._when(phone, self._quota_opens,
+                           lambda zones: quota_not_before(zones, self.window, self.organization_zone, self.now))
         return Decision(SKIP, "no_window") if opens is None else Decision(DEFER, "quota", opens)
 
 

@@ -177,3 +177,12 @@ def test_the_environment_names_what_is_missing(env, missing):
 def test_the_default_base_is_twilio_itself():
     with TwilioProvider.from_env({"TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": "t"}) as provider:
         assert provider.api_base == "https://api.twilio.com"
+
+
+def test_reconciliation_never_returns_a_message_already_recorded_for_another():
+    with TwilioSimulator(ACCOUNT, TOKEN) as sim, provider_for(sim) as provider:
+        since = NOW(UTC)
+        older, newer = (provider.send(TO, "same body", SENDER).provider_id for _ in range(2))
+        assert provider.find_message(TO, "same body", SENDER, since).provider_id == newer
+        assert provider.find_message(TO, "same body", SENDER, since, {newer}).provider_id == older
+        assert provider.find_message(TO, "same body", SENDER, since, {newer, older}) is None

@@ -144,3 +144,44 @@ def test_over_quota_waits_for_the_window_from_the_organizations_next_day():
     assert quota_not_before(("America/New_York",), DAY, "Europe/Helsinki", now) == at("2026-12-02T22:00:00Z")
     # 12 hours apart: an 11-hour window never holds both
     assert quota_not_before(("Europe/Helsinki", "Pacific/Honolulu"), DAY, "Europe/Helsinki", now) is None
+
+
+def test_possible_zones_always_hold_the_zones_libphonenumber_gives():
+    # Every region's example numbers of three types, and neighbours of them (invalid ones too).
+    import phonenumbers
+
+    from campaign_pipeline.sending.rules.hours import possible_zones
+
+    rng = random.Random(3)
+    checked = 0
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        for kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE,
+                     phonenumbers.PhoneNumberType.TOLL_FREE):
+            example = phonenumbers.example_number_for_type(region, kind)
+            if example is None:
+                continue
+            phone = phonenumbers.format_number(example, phonenumbers.PhoneNumberFormat.E164)
+            for candidate in (phone, phone[:-2] + f"{rng.randrange(100):02d}", phone[:-3]):
+                for organization_zone in ("Europe/Helsinki", "America/New_York"):
+                    try:
+                        zones = recipient_zones(candidate, organization_zone)
+                    except phonenumbers.NumberParseException:
+                        continue  # too short to be a number at all
+                    assert zones in possible_zones(candidate, organization_zone), candidate
+                    checked += 1
+    assert checked > 1000
+
+
+def test_a_number_is_parsed_only_when_its_possible_zones_disagree(monkeypatch):
+    from campaign_pipeline.sending.rules import handover, hours
+    from campaign_pipeline.sending.rules.handover import Rules
+
+    parsed = []
+    monkeypatch.setattr(handover, "recipient_zones",
+                        lambda phone, zone: parsed.append(phone) or hours.recipient_zones(phone, zone))
+    rules = Rules(DAY, "Europe/Helsinki", at("2026-12-02T12:00:00Z"))
+    assert rules.decide("+358401234567", "x", False).action == "go"  # Helsinki, Mariehamn or Helsinki: all open
+    assert parsed == []
+    night = Rules(DAY, "Europe/Helsinki", at("2026-12-02T04:00:00Z"))  # 06:00 in Helsinki, 23:00 in New York
+    assert night.decide("+12125550123", "x", False).not_before == at("2026-12-02T14:00:00Z")
+    assert parsed == ["+12125550123"]
