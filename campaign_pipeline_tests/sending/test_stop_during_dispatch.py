@@ -9,6 +9,7 @@ import time
 
 from sqlalchemy import select
 
+from campaign_pipeline.sending.db.models import attempts as attempts_table
 from campaign_pipeline.sending.db.models import messages, suppressions
 from campaign_pipeline.sending.providers.twilio_simulator import Rules, TwilioSimulator
 from campaign_pipeline_tests.cli.helpers import CLI
@@ -19,9 +20,9 @@ from campaign_pipeline_tests.sending.test_dispatch_exactly_once import (  # noqa
 )
 from campaign_pipeline_tests.sending.webhooks.helpers import WebhookServer
 
-COUNT, MPS = 20, 4
-# In the dispatcher's first batch (decided, suppressions read, at its start), handed
-# over about four seconds in: the STOP lands between that batch's decision and its claim.
+COUNT, MPS = 20, 4  # live batches of 8 (two seconds of the rate), each claimed before its calls
+# In the dispatcher's second batch, handed over about four seconds in: the STOP lands
+# before that batch is claimed, and the claim's own look at the suppressions skips it.
 STOPPED = phones(COUNT)[15]
 
 
@@ -29,27 +30,63 @@ def test_a_stop_while_the_dispatch_runs_is_never_handed_over(campaign, campaign_
     campaign_id = campaign(COUNT, mps=MPS)
     with TwilioSimulator(ACCOUNT, TOKEN, latency=0.05, rules=Rules(step_seconds=0.05)) as sim, \
             WebhookServer(campaign_db_url, token=TOKEN) as server:
-        env = twilio_env(campaign_db_url, sim, CAMPAIGN_LEASE_SECONDS="60")
-        dispatch = subprocess.Popen([CLI, "dispatch", "--org", "org-1"], env=env, cwd=tmp_path,
-                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while sim.stats["created"] < 2 and time.monotonic() < deadline:  # the dispatch is under way
-            time.sleep(0.02)
-        assert sim.stats["created"] >= 2
+        dispatch = start_dispatch(campaign_db_url, sim, tmp_path)
+        wait_for_created(sim, 2)  # the dispatch is under way
         assert sim.inbound(server.url + "/twilio/inbound", STOPPED, SENDER, "STOP") == 200
         stopped_at = sim.stats["created"]
         out, err = dispatch.communicate(timeout=120)
     assert dispatch.returncode == 0, err
     assert stopped_at < 16, "the STOP came too late to test anything"
+    assert_stopped_only(sim, engine, campaign_id, phones(COUNT), STOPPED, json.loads(out), attempts=0)
+
+
+def test_a_stop_for_a_claimed_message_before_its_call_is_honoured(campaign, campaign_db_url, engine,  # noqa: F811
+                                                                   tmp_path):
+    # One batch of 4 at 1 a second, all claimed before the first call: the STOP for a
+    # number still waiting lands after its claim and at least ~0.9 s before its call,
+    # so only the look at the suppressions just before each call (<= 0.25 s old) stops it.
+    count = 4
+    campaign_id = campaign(count, mps=1)
+    with TwilioSimulator(ACCOUNT, TOKEN, latency=0.01) as sim, \
+            WebhookServer(campaign_db_url, token=TOKEN) as server:
+        dispatch = start_dispatch(campaign_db_url, sim, tmp_path)
+        wait_for_created(sim, 1)
+        stopped = sorted(set(phones(count)) - set(sim.created_per_to()))[-1]
+        assert sim.inbound(server.url + "/twilio/inbound", stopped, SENDER, "STOP") == 200
+        assert sim.stats["created"] == 1, "the STOP came too late to test anything"
+        out, err = dispatch.communicate(timeout=120)
+    assert dispatch.returncode == 0, err
+    assert_stopped_only(sim, engine, campaign_id, phones(count), stopped, json.loads(out), attempts=1)
+    with engine.connect() as connection:
+        (message_id,) = connection.execute(select(messages.c.id).where(messages.c.phone == stopped)).one()
+        outcome = connection.execute(select(attempts_table.c.outcome).where(attempts_table.c.message_id == message_id))
+        assert outcome.scalar_one() == "stopped"  # opened by the claim, closed unused
+
+
+def start_dispatch(campaign_db_url, sim, cwd) -> subprocess.Popen:
+    env = twilio_env(campaign_db_url, sim, CAMPAIGN_LEASE_SECONDS="60")
+    return subprocess.Popen([CLI, "dispatch", "--org", "org-1"], env=env, cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_created(sim, count: int) -> None:
+    deadline = time.monotonic() + 60
+    while sim.stats["created"] < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert sim.stats["created"] >= count
+
+
+def assert_stopped_only(sim, engine, campaign_id, audience, stopped, out, attempts) -> None:  # noqa: F811
+    """Every number but `stopped` handed over once; `stopped` never, skipped as suppressed."""
     created = sim.created_per_to()
-    assert STOPPED not in created  # never handed over
-    assert sorted(created) == sorted(set(phones(COUNT)) - {STOPPED}) and set(created.values()) == {1}
+    assert stopped not in created  # never handed over
+    assert sorted(created) == sorted(set(audience) - {stopped}) and set(created.values()) == {1}
     with engine.connect() as connection:
         row = connection.execute(select(messages.c.status, messages.c.reason, messages.c.attempts)
-                                 .where(messages.c.campaign_id == campaign_id, messages.c.phone == STOPPED)).one()
-        reason = connection.execute(select(suppressions.c.reason).where(suppressions.c.phone == STOPPED,
+                                 .where(messages.c.campaign_id == campaign_id, messages.c.phone == stopped)).one()
+        reason = connection.execute(select(suppressions.c.reason).where(suppressions.c.phone == stopped,
                                                                         suppressions.c.organization_id == "org-1"))
         assert reason.scalar_one() == "stop_reply"
-    assert tuple(row) == ("skipped", "suppressed", 0)
-    report = json.loads(out)["campaigns"][0]
-    assert (report["handed_over"], report["skipped"]) == (COUNT - 1, 1)
+    assert tuple(row) == ("skipped", "suppressed", attempts)
+    report = out["campaigns"][0]
+    assert (report["handed_over"], report["skipped"]) == (len(audience) - 1, 1)
