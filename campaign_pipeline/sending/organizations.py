@@ -8,7 +8,6 @@ id is "not found" (`get`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -17,14 +16,12 @@ from sqlalchemy import Connection, Engine, select
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.sending.db.engine import dialect_insert, writing
 from campaign_pipeline.sending.db.models import organizations, utc_now
+from campaign_pipeline.sending.rules.senders import sender_kind
 
 DEFAULT_TIMEZONE = "Europe/Helsinki"
 DEFAULT_WINDOW = "09:00-20:00"
 DEFAULT_MPS = 10
 
-_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
-_ALPHANUMERIC = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}")
-_MESSAGING_SERVICE = re.compile(r"MG[0-9a-fA-F]{32}")
 
 
 @dataclass(frozen=True)
@@ -69,7 +66,7 @@ def check_organization_id(organization_id: str) -> str:
 def check_sender(sender: str) -> str:
     """An E.164 number, an alphanumeric sender id (at most 11 letters, digits
     or spaces, at least one letter) or a Twilio Messaging Service id (MG + 32 hex)."""
-    if _E164.fullmatch(sender) or _ALPHANUMERIC.fullmatch(sender) or _MESSAGING_SERVICE.fullmatch(sender):
+    if sender_kind(sender) is not None:  # rules/senders.py
         return sender
     raise InputError(
         "--sender must be an E.164 number (+358401234567), an alphanumeric sender id of at most 11 letters,"

@@ -17,7 +17,6 @@ number as `Rejected("OptedOut", opt_out=True)` without publishing.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -48,11 +47,10 @@ from campaign_pipeline.sending.providers.base import (
     SendOutcome,
     Uncertain,
 )
+from campaign_pipeline.sending.rules.senders import ALPHANUMERIC, PHONE, sender_kind
 
 SENT_STATUS = "sent"  # SNS took it for delivery; nothing more is ever reported
 OPT_OUT_CODE = "OptedOut"
-_ALPHANUMERIC_SENDER = re.compile(r"(?=.*[A-Za-z])[A-Za-z0-9]{1,11}")
-_E164 = re.compile(r"\+[1-9]\d{1,14}")
 _THROTTLED = {"Throttled", "Throttling", "ThrottlingException", "ThrottledException", "KMSThrottlingException",
               "TooManyRequestsException", "RequestLimitExceeded"}
 _ACCOUNT = {"AuthorizationError", "InvalidClientTokenId", "SignatureDoesNotMatch", "UnrecognizedClientException",
@@ -125,9 +123,10 @@ class SnsProvider:
 
 def _attributes(sender: str) -> dict[str, dict[str, str]]:
     attributes = {"AWS.SNS.SMS.SMSType": {"DataType": "String", "StringValue": "Transactional"}}
-    if _ALPHANUMERIC_SENDER.fullmatch(sender or ""):
+    kind = sender_kind(sender)
+    if kind == ALPHANUMERIC and " " not in sender:  # SNS sender ids are letters and digits only
         attributes["AWS.SNS.SMS.SenderID"] = {"DataType": "String", "StringValue": sender}
-    elif _E164.fullmatch(sender or ""):
+    elif kind == PHONE:
         attributes["AWS.MM.SMS.OriginationNumber"] = {"DataType": "String", "StringValue": sender}
     return attributes
 

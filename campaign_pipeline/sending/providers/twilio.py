@@ -30,6 +30,7 @@ from campaign_pipeline.sending.providers.base import (
     SendOutcome,
     Uncertain,
 )
+from campaign_pipeline.sending.rules.senders import MESSAGING_SERVICE, sender_kind
 
 DEFAULT_API_BASE = "https://api.twilio.com"
 API_VERSION = "2010-04-01"
@@ -190,8 +191,8 @@ def _required(env: Mapping[str, str], name: str) -> str:
 
 
 def _is_service(sender: str) -> bool:
-    """A Messaging Service sid (`MG` + 32 hex) rather than a number or alphanumeric id."""
-    return len(sender) == 34 and sender.startswith("MG")
+    """A Messaging Service sid rather than a number or alphanumeric id (rules/senders.py)."""
+    return sender_kind(sender) == MESSAGING_SERVICE
 
 
 def _sent_by(item: dict[str, Any], sender: str) -> bool:
