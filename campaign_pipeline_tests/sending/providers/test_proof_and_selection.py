@@ -22,6 +22,14 @@ def test_proof_accepts_every_message_at_once_as_delivered_with_its_own_id():
     assert proof.fetch_status("SMx") is None
 
 
+def test_proof_ids_are_unique_across_providers_and_follow_each_other_within_one():
+    # provider_message_id is a unique column: two processes (two providers) never share an id.
+    first, second = ProofProvider(), ProofProvider()
+    ids = first.accept_all(3) + [first.send("+358401234567", "x", "Shop").provider_id] + second.accept_all(3)
+    assert len(set(ids)) == 7 and all(i.startswith("proof-") for i in ids)
+    assert ids[:4] == sorted(ids[:4])  # one run's ids in order: one place in the unique index
+
+
 def test_proof_is_the_default_and_every_adapter_is_a_provider():
     assert isinstance(provider_from_env({}), ProofProvider)
     assert isinstance(provider_from_env({"SMS_PROVIDER": "proof"}), ProofProvider)
