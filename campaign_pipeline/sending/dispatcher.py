@@ -61,6 +61,7 @@ RECORD_EVERY = 0.2  # seconds between two recordings of a live batch's answers
 # A live batch is claimed ~2 s before its last call; its numbers' suppressions are read
 # again at most this long before each call, so a STOP a second old is always honoured.
 SUPPRESSIONS_FRESH = 0.25
+SUPPRESSIONS_READ_EVERY = 0.1
 # ... and its sending hours are decided for the whole span its calls may take: a message
 # goes only if still inside its window this long after the decision; a call the throttle
 # holds back longer than that is not made (the message goes back to pending).
@@ -592,22 +593,43 @@ class _LiveCalls:
         self.calls: set = set()
         self.waiting: dict[int, str] = {}  # claimed, not yet called: id -> phone
         self.suppressed: list[Claimed] = []  # found suppressed at their call, not yet recorded
+        # The suppressions of the numbers waiting, read again every SUPPRESSIONS_READ_EVERY by a
+        # thread of their own, so no call waits on the database: (read started, numbers, found).
         self.fresh = threading.Lock()
-        self.suppressed_phones: set[str] = set()
-        self.read_at = float("-inf")
+        self.snapshot: tuple[float, frozenset[str], frozenset[str]] = (float("-inf"), frozenset(), frozenset())
+        self.closed = threading.Event()
+        self.reader = threading.Thread(target=self._read_suppressions, name="suppressions", daemon=True)
+        self.reader.start()
+
+    def _read_suppressions(self) -> None:
+        while not self.closed.wait(SUPPRESSIONS_READ_EVERY):
+            try:
+                self._refresh()
+            except Exception as error:  # noqa: BLE001 - the calls then read for themselves, and fail loudly
+                self.dispatcher.log.warning("suppressions_read_failed", campaign_id=self.campaign.id,
+                                            error=type(error).__name__)
+
+    def _refresh(self, phone: str | None = None) -> tuple[float, frozenset[str], frozenset[str]]:
+        with self.fresh:
+            started = time.monotonic()
+            with self.lock:
+                phones = frozenset({*self.waiting.values(), *([phone] if phone else [])})
+            if phones:
+                with self.dispatcher.engine.connect() as connection:
+                    found = frozenset(ledger.suppressed_among(connection, self.campaign.organization.id, phones))
+            else:
+                found = frozenset()
+            self.snapshot = (started, phones, found)
+            return self.snapshot
 
     def _suppressed_now(self, phone: str) -> bool:
-        """Whether the number is suppressed, as read at most SUPPRESSIONS_FRESH ago: one read
-        for every number still waiting for its call, not one per call."""
-        with self.fresh:
-            if time.monotonic() - self.read_at > SUPPRESSIONS_FRESH:
-                with self.lock:
-                    phones = {*self.waiting.values(), phone}
-                with self.dispatcher.engine.connect() as connection:
-                    self.suppressed_phones = ledger.suppressed_among(
-                        connection, self.campaign.organization.id, phones)
-                self.read_at = time.monotonic()
-            return phone in self.suppressed_phones
+        """Whether the number is suppressed, as read (for it) at most SUPPRESSIONS_FRESH ago:
+        the reader thread's last read if it covered the number and is fresh enough, else a
+        read of its own (a slow database: the call waits rather than go on stale news)."""
+        started, phones, found = self.snapshot
+        if phone not in phones or time.monotonic() - started > SUPPRESSIONS_FRESH:
+            started, phones, found = self._refresh(phone)
+        return phone in found
 
     def hand_over(self, go: list) -> None:
         dispatcher, campaign = self.dispatcher, self.campaign
@@ -675,6 +697,8 @@ class _LiveCalls:
             self.wait_below(0)
         finally:
             self.pool.shutdown(wait=True)
+            self.closed.set()
+            self.reader.join()
             self.record()
             if self.unsent:
                 self.dispatcher._write(ledger.release_all, self.dispatcher.engine, self.unsent, "stopped")
