@@ -63,8 +63,8 @@ RECORD_EVERY = 0.2  # seconds between two recordings of a live batch's answers
 SUPPRESSIONS_FRESH = 0.25
 SUPPRESSIONS_READ_EVERY = 0.1
 # ... and its sending hours are decided for the whole span its calls may take: a message
-# goes only if still inside its window this long after the decision; a call the throttle
-# holds back longer than that is not made (the message goes back to pending).
+# goes only if still inside its window this long after the decision; a call made later
+# than that has its hours decided again at its instant.
 LIVE_HORIZON = timedelta(seconds=4)
 WATCH_INTERVAL = 0.5  # kill switch and campaign state re-read at least this often
 # Provider statuses a message may take when accepted; anything else reads as `accepted`.
@@ -596,6 +596,7 @@ class _LiveCalls:
         # The suppressions of the numbers waiting, read again every SUPPRESSIONS_READ_EVERY by a
         # thread of their own, so no call waits on the database: (read started, numbers, found).
         self.fresh = threading.Lock()
+        self.rules_lock, self.rules_second, self.rules = threading.Lock(), 0, None  # _inside_hours
         self.snapshot: tuple[float, frozenset[str], frozenset[str]] = (float("-inf"), frozenset(), frozenset())
         self.closed = threading.Event()
         self.reader = threading.Thread(target=self._read_suppressions, name="suppressions", daemon=True)
@@ -653,8 +654,8 @@ class _LiveCalls:
 
     def _call(self, claimed: Claimed, deadline: float) -> None:
         instant = self.campaign.throttle.wait(self.campaign.stop)
-        if instant is not None and instant > deadline:
-            instant = None  # held back past the hours decided for it: back to pending, decided anew
+        if instant is not None and instant > deadline and not self._inside_hours(claimed, instant):
+            instant = None  # held back past its window's end: back to pending, decided anew next pass
         suppressed = instant is not None and self._suppressed_now(claimed.phone)
         with self.lock:
             self.waiting.pop(claimed.id, None)
@@ -669,6 +670,19 @@ class _LiveCalls:
             crash_point("answered")
             with self.lock:
                 self.answers.append(replace(answer, handed_over_at=datetime.fromtimestamp(instant, UTC)))
+
+    def _inside_hours(self, claimed: Claimed, instant: float) -> bool:
+        """A call made later than the span its batch's hours were decided for (a slow
+        provider, a rate the calls cannot keep): its hours decided again for the end of
+        the second it is in (one Rules a second, its zone caches shared by the calls)."""
+        second = int(instant) + 1
+        with self.rules_lock:
+            if self.rules_second != second:
+                self.rules_second = second
+                self.rules = Rules(self.campaign.window, self.campaign.organization.timezone,
+                                   datetime.fromtimestamp(second, UTC))
+            rules = self.rules
+        return rules.decide(claimed.phone, claimed.body, False).action == GO
 
     def wait_below(self, count: int) -> None:
         """Records answers as they come until at most `count` calls are left in flight."""

@@ -294,3 +294,16 @@ def test_a_campaign_whose_every_message_is_rejected_ends_failed(campaign, campai
         status = connection.execute(select(campaigns.c.status).where(campaigns.c.id == campaign_id)).scalar_one()
     assert status == "failed"
     assert {row.status for row in ledger(engine, campaign_id)[0]} == {"failed"}
+
+
+def test_calls_slower_than_the_batch_hours_span_still_hand_each_message_over(
+        campaign, campaign_db_url, engine, tmp_path):  # noqa: F811
+    # One batch of 100 claimed at once, 32 calls in flight of 1.5 s each: the last calls go
+    # ~4.5 s after the batch's hours were decided (dispatcher.LIVE_HORIZON, 4 s); their
+    # hours are decided again at their instant (a whole-day window: they go).
+    campaign_id = campaign(100)
+    with TwilioSimulator(ACCOUNT, TOKEN, latency=1.5) as simulator:
+        result = dispatch(twilio_env(campaign_db_url, simulator), tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["campaigns"][0]["handed_over"] == 100
+        assert_exactly_once(engine, simulator, campaign_id, 100)
