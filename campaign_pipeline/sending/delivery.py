@@ -73,7 +73,9 @@ def apply_statuses(engine: Engine, updates: Sequence[StatusUpdate]) -> Applied:
         # instead of this one failing when its read snapshot cannot become a write.
         with writing(engine) as connection, connection.begin():
             dialect = connection.dialect
-            process_time = messages.c.status_at.type.bind_processor(dialect) or (lambda value: value)
+            from campaign_pipeline.sending.db.bulk import storing  # here: bulk brings polars
+
+            process_time = storing(connection, messages.c.status_at)
             for chunk in _chunks(sorted(winners), driver_statements.CHUNK_ROWS):
                 parameters = []
                 for sid in chunk:

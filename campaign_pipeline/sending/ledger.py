@@ -29,7 +29,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, insert
 
 from campaign_pipeline.sending import suppressions
 from campaign_pipeline.sending.db.models import suppressions as suppression_rows
-from campaign_pipeline.sending.db.bulk import execute_many, stored
+from campaign_pipeline.sending.db.bulk import execute_many, stored, storing
 from campaign_pipeline.sending.db.engine import ORGANIZATION_LOCK, serialize, writing
 from campaign_pipeline.sending.db.models import ALL_ORGANIZATIONS, attempts, campaigns, messages, switches, utc_now
 from campaign_pipeline.sending.kill_switch import KILL_SWITCH
@@ -278,13 +278,15 @@ def finish(engine: Engine, answers: Sequence[Answer], organization_id: str) -> N
     now = utc_now()
     with writing(engine) as connection, connection.begin():
         finished = stored(connection, messages.c.status_at, now)
+        as_handed = storing(connection, messages.c.handed_over_at)
+        as_next_poll = storing(connection, messages.c.next_poll_at)
         for handed, statement in ((False, _ANSWER_MESSAGE), (True, _ANSWER_HANDED_MESSAGE)):
             execute_many(connection, statement, [
                 {"m_id": a.message_id, "m_attempt": a.attempt, "m_status": a.status,
                  "m_provider_id": a.provider_message_id, "m_error_code": a.error_code, "a_finished": finished,
-                 **({"m_handed": stored(connection, messages.c.handed_over_at, a.handed_over_at)} if handed else {}),
+                 **({"m_handed": as_handed(a.handed_over_at)} if handed else {}),
                  # Not final yet: the poll schedule starts from the hand-over.
-                 "m_next_poll": stored(connection, messages.c.next_poll_at, first_poll(a.handed_over_at or now))
+                 "m_next_poll": as_next_poll(first_poll(a.handed_over_at or now))
                  if a.status in POLLED_STATUSES else None}
                 for a in answers if (a.handed_over_at is not None) == handed])
         _close_attempts(connection, answers, now)

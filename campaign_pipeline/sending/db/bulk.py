@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 from operator import itemgetter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -93,5 +93,10 @@ def execute_many(connection: Connection, statement: Executable, rows: Sequence[M
 
 def stored(connection: Connection, column: Column, value: Any) -> Any:
     """`value` as the driver takes it for `column` (a datetime through the column's type)."""
+    return storing(connection, column)(value)
+
+
+def storing(connection: Connection, column: Column) -> Callable[[Any], Any]:
+    """`stored` for many values of one column: the type's processor looked up once."""
     process = column.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
-    return value if process is None else process(value)
+    return (lambda value: value) if process is None else process
