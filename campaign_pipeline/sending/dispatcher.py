@@ -21,6 +21,7 @@ called when a stop comes are put back to `pending` together.
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 import signal
@@ -794,6 +795,10 @@ def dispatch_run(engine: Engine, provider: Provider, log: JsonLog, settings: Set
     dispatcher = Dispatcher(engine, provider, log, settings)
     rows = dispatcher.due_campaigns(organization_id, campaign_id)
     dispatcher.check_senders(rows)
+    # A full garbage collection walks every object the libraries made at import (SQLAlchemy,
+    # polars, httpx...): 40-110 ms with every thread stopped, which bunched a live pass's calls
+    # past its rate. What lives now lives for the pass anyway: collections leave it alone.
+    gc.freeze()
     reports: dict[int, CampaignReport] = {}
     while True:
         for row in rows:
