@@ -29,7 +29,9 @@ from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, insert
 
 from campaign_pipeline.sending import suppressions
 from campaign_pipeline.sending.db.models import suppressions as suppression_rows
+from campaign_pipeline.sending.db import driver_statements
 from campaign_pipeline.sending.db.bulk import execute_many, stored, storing
+from campaign_pipeline.sending.db.driver_statements import CHUNK_ROWS
 from campaign_pipeline.sending.db.engine import ORGANIZATION_LOCK, serialize, writing
 from campaign_pipeline.sending.db.models import ALL_ORGANIZATIONS, attempts, campaigns, messages, switches, utc_now
 from campaign_pipeline.sending.kill_switch import KILL_SWITCH
@@ -111,15 +113,12 @@ def suppressed_among(connection: Connection, organization_id: str, phones: Itera
     """Which of these numbers are suppressed now, for the organization or for every one."""
     phones = sorted(set(phones))
     found: set[str] = set()
-    for start in range(0, len(phones), 500):  # bounded IN lists
-        found.update(connection.execute(_SUPPRESSED_AMONG, {
-            "scopes": [organization_id, ALL_ORGANIZATIONS], "phones": phones[start:start + 500]}).scalars())
+    for start in range(0, len(phones), CHUNK_ROWS):  # bounded IN lists
+        chunk = phones[start:start + CHUNK_ROWS]
+        found.update(phone for (phone,) in connection.exec_driver_sql(
+            driver_statements.suppressed_among(connection.dialect, len(chunk)),
+            (organization_id, ALL_ORGANIZATIONS, *chunk)))
     return found
-
-
-_SUPPRESSED_AMONG = select(suppression_rows.c.phone).where(  # built once, as _CLAIM below
-    suppression_rows.c.organization_id.in_(bindparam("scopes", expanding=True)),
-    suppression_rows.c.phone.in_(bindparam("phones", expanding=True)))
 
 
 def handed_over_since(connection: Connection, organization_id: str, since: datetime) -> int:

@@ -72,3 +72,14 @@ def known_messages(dialect: Dialect, rows: int) -> str:
     marks = ", ".join([placeholder(dialect)] * rows)
     return ("SELECT provider_message_id, campaign_id, kind, status FROM messages"
             f" WHERE provider_message_id IN ({marks})")
+
+
+@lru_cache(maxsize=1024)
+def suppressed_among(dialect: Dialect, rows: int) -> str:
+    """The phones among `rows` numbers suppressed for an organization or for every one:
+    parameters (organization, '*', phone, ...). A live pass reads it ten times a second
+    for the numbers waiting on the throttle; compiling an expanding IN of 500 each time
+    was most of that read's cost."""
+    mark = placeholder(dialect)
+    return (f"SELECT phone FROM suppressions WHERE organization_id IN ({mark}, {mark})"
+            f" AND phone IN ({', '.join([mark] * rows)})")
