@@ -6,9 +6,13 @@
    the proof provider; beside it the floor: the same ledger updates (claim +
    attempt rows, then answers) in batched transactions of 500 with plain SQL.
 2. live: `--live` recipients to the Twilio simulator (`campaign-cli provider-sim`,
-   its own process) at `--latency-ms`, `--mps`; wall clock against the ideal
-   live/mps, the most hand-overs in any one-second window (from the attempts'
-   recorded times), CPU per message of the dispatch process.
+   its own process, a new one per run) at `--latency-ms`, `--mps`; wall clock
+   against the ideal live/mps, the most hand-overs in any one-second window
+   (recorded, and as the simulator received them), CPU per message of the
+   dispatch process; where the wall time went (launch to the first hand-over,
+   first to last, last to the exit) and the delay from each recorded hand-over
+   to the simulator creating its message (the jitter the throttle's margin
+   absorbs). BENCH_DEBUG=1 also prints the worst delays and when they happened.
 3. unlimited: the same live dispatch with --mps 100000: messages per second,
    and the dispatch process's CPU (user, system) against its wall time, which
    says how much of the time is waiting on the simulator and the database.
