@@ -553,15 +553,25 @@ class Dispatcher:
             delay = retry_delay(outcome, tries - 1, self.rng)
             self.log.info("retrying", campaign_id=campaign.id, message_id=claimed.id, attempt=claimed.attempt,
                           seconds=round(delay, 3), reason=outcome.reason)
-            if campaign.stop.wait(delay):
+            if campaign.stop.wait(delay) or (self.live and campaign.throttle.wait(campaign.stop) is None):
                 self._write(ledger.release, self.engine, claimed, "not_created")
                 return None
-            claimed = self._write(ledger.retry, self.engine, claimed, "not_created", self.run_id, organization.id)
-            if claimed is None:
+            # Just before the call: the next attempt's transaction looks at the kill switch, the
+            # campaign's state and the suppressions again (the backoff may have lasted seconds).
+            retried = self._write(ledger.retry, self.engine, claimed, "not_created", self.run_id, organization.id,
+                                  self._campaign_rules(campaign))
+            if retried.stopped:
+                self._halt(campaign, retried.stopped)
+            if retried.suppressed:
+                self._suppressed_at_claim(campaign, [claimed.id])
+            if retried.claimed is None:
                 return None
-            if self.live and campaign.throttle.wait(campaign.stop) is None:
-                self._write(ledger.release, self.engine, claimed, "stopped")
-                return None
+            claimed = retried.claimed
+
+    def _campaign_rules(self, campaign: _Campaign) -> int | None:
+        """The campaign whose state and suppressions a retry looks at again (a test
+        message's dispatcher: None, it bypasses both)."""
+        return campaign.id
 
     def _reclaim(self, campaign: _Campaign, claimed: Claimed) -> Claimed | None:
         """An uncertain attempt that reconciliation found absent is pending again: claim it

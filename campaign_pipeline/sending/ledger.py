@@ -231,10 +231,14 @@ def _skip_suppressed(connection: Connection, organization_id: str, ids: Sequence
     return sorted(skipped)
 
 
-def _stopped(connection: Connection, campaign_id: int) -> str | None:
+def _stopped(connection: Connection, campaign_id: int | None) -> str | None:
+    """Why nothing may be handed over now: the kill switch, or the campaign not `sending`
+    (None: a test message's campaign, whose state it leaves alone)."""
     kill = connection.execute(select(exists().where(switches.c.name == KILL_SWITCH, switches.c.value == "on"))).scalar()
     if kill:
         return "kill_switch"
+    if campaign_id is None:
+        return None
     status = connection.execute(select(campaigns.c.status).where(campaigns.c.id == campaign_id)).scalar()
     return None if status == "sending" else (status or "deleted")
 
@@ -302,20 +306,42 @@ def _close_attempts(connection: Connection, answers: Sequence[Answer], now: date
          "a_provider_status": a.provider_status, "a_error_code": a.error_code} for a in answers])
 
 
-def retry(engine: Engine, claimed: Claimed, outcome: str, run_id: str, organization_id: str) -> Claimed | None:
+@dataclass
+class Retry:
+    claimed: Claimed | None  # the next attempt, open; None when there is none (see below)
+    stopped: str | None = None  # kill switch or the campaign's state: the message is `pending` again
+    suppressed: bool = False  # its number was suppressed meanwhile: the message is `skipped`
+
+
+def retry(engine: Engine, claimed: Claimed, outcome: str, run_id: str, organization_id: str,
+          campaign_id: int | None) -> Retry:
     """Closes an attempt that surely created nothing and opens the next one, the message
-    staying `submitting`; None when the message is no longer in that attempt."""
+    staying `submitting`. The next attempt is a hand-over like a claim's, so the same
+    transaction first looks again at what a claim looks at (a backoff may have lasted
+    seconds): the kill switch, and with a `campaign_id` the campaign's state and the
+    number's suppressions (a test message, None, bypasses those two). No next attempt
+    either when the message is no longer in that attempt."""
     now = utc_now()
     with writing(engine) as connection, connection.begin():
+        stopped = _stopped(connection, campaign_id)
+        suppressed = stopped is None and campaign_id is not None and bool(
+            suppressed_among(connection, organization_id, [claimed.phone]))
+        if stopped or suppressed:
+            values = {"status": "pending"} if stopped else {"status": "skipped", "reason": "suppressed"}
+            moved = connection.execute(_FINISH_MESSAGE.values(handed_over_at=None, updated_at=now, **values),
+                                       {"m_id": claimed.id, "m_attempt": claimed.attempt}).rowcount
+            if moved == 1:
+                _close_attempts(connection, [Answer(claimed.id, claimed.attempt, values["status"], outcome)], now)
+            return Retry(None, stopped, suppressed and moved == 1)
         moved = connection.execute(
             _FINISH_MESSAGE.values(attempts=messages.c.attempts + 1, updated_at=now),
             {"m_id": claimed.id, "m_attempt": claimed.attempt}).rowcount
         if moved != 1:
-            return None
+            return Retry(None)
         _close_attempts(connection, [Answer(claimed.id, claimed.attempt, "submitting", outcome)], now)
         connection.execute(insert(attempts).values(message_id=claimed.id, organization_id=organization_id,
                                                    number=claimed.attempt + 1, started_at=now, run_id=run_id))
-    return Claimed(claimed.id, claimed.attempt + 1, claimed.phone, claimed.body, now)
+    return Retry(Claimed(claimed.id, claimed.attempt + 1, claimed.phone, claimed.body, now))
 
 
 def release(engine: Engine, claimed: Claimed, outcome: str) -> bool:

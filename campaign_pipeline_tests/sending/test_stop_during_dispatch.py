@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from campaign_pipeline.sending.db.models import attempts as attempts_table
 from campaign_pipeline.sending.db.models import messages, suppressions
-from campaign_pipeline.sending.providers.twilio_simulator import Rules, TwilioSimulator
+from campaign_pipeline.sending import suppressions as suppression_service
+from campaign_pipeline.sending.providers.twilio_simulator import Faults, Rules, TwilioSimulator
 from campaign_pipeline_tests.cli.helpers import CLI
 from campaign_pipeline_tests.sending.campaign_fixtures import engine, write_dataset  # noqa: F401
 from campaign_pipeline_tests.sending.providers.helpers import SENDER, TOKEN
@@ -61,6 +62,35 @@ def test_a_stop_for_a_claimed_message_before_its_call_is_honoured(campaign, camp
         (message_id,) = connection.execute(select(messages.c.id).where(messages.c.phone == stopped)).one()
         outcome = connection.execute(select(attempts_table.c.outcome).where(attempts_table.c.message_id == message_id))
         assert outcome.scalar_one() == "stopped"  # opened by the claim, closed unused
+
+
+def test_a_suppression_during_a_retry_backoff_is_honoured(campaign, campaign_db_url, engine, tmp_path):  # noqa: F811
+    # The provider answers the first create for one number 429 (nothing created) with a
+    # Retry-After of 2 s; the number is suppressed during that wait. The next attempt is
+    # opened in a transaction that looks at the suppressions again: never created.
+    count = 3
+    campaign_id = campaign(count, mps=100)
+    target = phones(count)[1]
+    faults = Faults(per_to={target: ("rate_limit",)}, retry_after=2)
+    with TwilioSimulator(ACCOUNT, TOKEN, faults=faults) as sim:
+        dispatch = start_dispatch(campaign_db_url, sim, tmp_path)
+        deadline = time.monotonic() + 60
+        while not sim.stats.get("fault_rate_limit") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert sim.stats.get("fault_rate_limit") == 1
+        suppression_service.add(engine, "org-1", [target], "stop_reply", "test")
+        out, err = dispatch.communicate(timeout=120)
+        created = sim.created_per_to()
+    assert dispatch.returncode == 0, err
+    assert target not in created and sorted(created) == sorted(set(phones(count)) - {target})
+    with engine.connect() as connection:
+        row = connection.execute(select(messages.c.id, messages.c.status, messages.c.reason)
+                                 .where(messages.c.campaign_id == campaign_id, messages.c.phone == target)).one()
+        outcomes = connection.execute(select(attempts_table.c.outcome).where(attempts_table.c.message_id == row.id)
+                                      .order_by(attempts_table.c.number)).scalars().all()
+    assert (row.status, row.reason, outcomes) == ("skipped", "suppressed", ["not_created"])
+    report = json.loads(out)["campaigns"][0]
+    assert (report["handed_over"], report["skipped"]) == (count - 1, 1)
 
 
 def start_dispatch(campaign_db_url, sim, cwd) -> subprocess.Popen:
