@@ -204,7 +204,9 @@ def test_a_refused_account_fails_the_run_and_marks_nothing_sent(
     assert "wrong" not in result.stderr
     rows, tries = ledger(engine, campaign_id)
     assert {row.status for row in rows} == {"pending"} and simulator.created_per_to() == {}
-    assert all(t.outcome == "account_failure" for t in tries)
+    # The calls made met the 401; the claimed ones not yet called when it came were never made.
+    outcomes = [t.outcome for t in tries]
+    assert "account_failure" in outcomes and set(outcomes) <= {"account_failure", "stopped"}, outcomes
 
 
 def test_a_provider_down_the_whole_run_leaves_messages_pending(campaign, campaign_db_url, engine, tmp_path):  # noqa: F811
