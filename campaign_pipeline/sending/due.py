@@ -12,20 +12,28 @@ campaign's last state change (`updated_at`: scheduled, started, resumed), the
 latest `not_before` that passed, and for a `scheduled` campaign the latest
 moment any campaign finished (a CAMPAIGN_MAX_SENDING place may have opened,
 so a campaign left waiting is tried again). A pass that hands messages over
-changes none of them, so a pass that ends with nothing due is not repeated, and
-one that stops early (provider down, kill switch) is not retried in a loop.
+changes none of them, so a pass that ends with nothing due is not repeated.
+
+A pass that stopped early (the provider down for the whole run, a killed process)
+leaves messages `pending` and changes no fact either: its key would stay the one
+already used, and Dagster would never run it again. Its key gains a retry number
+every RETRY_EVERY after the watermark, so such a campaign is tried again that
+often (not in a loop) until a pass goes through. Nothing is due while the kill
+switch is on: the passes would stop at once.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, case, exists, func, or_, select
 
 from campaign_pipeline.sending.db.models import campaigns, leases, messages, utc_now
+from campaign_pipeline.sending.kill_switch import kill_switch_on
 
 _KEY_TIME = "%Y%m%dT%H%M%S.%fZ"
+RETRY_EVERY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -35,10 +43,12 @@ class DuePass:
     status: str
     reason: str  # scheduled | pending | deferred
     watermark: datetime
+    retry: int = 0  # pending: how many RETRY_EVERY have passed since the watermark
 
     @property
     def run_key(self) -> str:
-        return f"campaign-{self.campaign_id}@{self.watermark.strftime(_KEY_TIME)}"
+        key = f"campaign-{self.campaign_id}@{self.watermark.strftime(_KEY_TIME)}"
+        return f"{key}+retry{self.retry}" if self.retry else key
 
 
 def due_passes(engine: Engine, now: datetime | None = None) -> list[DuePass]:
@@ -58,6 +68,8 @@ def due_passes(engine: Engine, now: datetime | None = None) -> list[DuePass]:
                    campaigns.c.status == "sending"), ~leased)
         .order_by(campaigns.c.id))
     with engine.connect() as connection:
+        if kill_switch_on(connection):
+            return []
         rows = connection.execute(query).all()
         finished = connection.execute(
             select(func.max(campaigns.c.finished_at)).where(campaigns.c.finished_at <= now)).scalar()
@@ -75,6 +87,7 @@ def due_passes(engine: Engine, now: datetime | None = None) -> list[DuePass]:
             facts.append(row.deferred_passed)
         else:
             continue  # sending, but everything left waits for a later not_before
-        due.append(DuePass(row.id, row.organization_id, row.status, reason,
-                           max(fact for fact in facts if fact is not None)))
+        watermark = max(fact for fact in facts if fact is not None)
+        retry = (now - watermark) // RETRY_EVERY if reason == "pending" and now > watermark else 0
+        due.append(DuePass(row.id, row.organization_id, row.status, reason, watermark, retry))
     return due
