@@ -772,6 +772,23 @@ def _merge(total: CampaignReport | None, report: CampaignReport) -> CampaignRepo
     return total
 
 
+def _passes(dispatcher: Dispatcher, rows, organization_id: str | None, campaign_id: int | str | None,
+            until_done: bool, sleep) -> dict[int, CampaignReport]:
+    """One pass over the due campaigns; with `until_done`, more as deferred messages come due."""
+    reports: dict[int, CampaignReport] = {}
+    while True:
+        for row in rows:
+            reports[row.id] = _merge(reports.get(row.id), dispatcher.dispatch(row))
+        if not until_done or any(r.failure for r in reports.values()):
+            return reports
+        wait = wait_seconds(dispatcher.engine, rows, utc_now())
+        if wait is None:
+            return reports
+        dispatcher.log.info("dispatch_sleeping", seconds=round(wait, 3))
+        sleep(min(max(wait, 0.2), 60.0))
+        rows = dispatcher.due_campaigns(organization_id, campaign_id)
+
+
 @dataclass
 class DispatchRun:
     """What one `dispatch` run did: each campaign's report and the folder of its artifacts."""
@@ -807,20 +824,13 @@ def dispatch_run(engine: Engine, provider: Provider, log: JsonLog, settings: Set
     dispatcher.check_senders(rows)
     # A full garbage collection walks every object the libraries made at import (SQLAlchemy,
     # polars, httpx...): 40-110 ms with every thread stopped, which bunched a live pass's calls
-    # past its rate. What lives now lives for the pass anyway: collections leave it alone.
+    # past its rate. What lives now lives for the passes anyway: collections leave it alone
+    # until they end (a long-lived process, a test session, collects it again after).
     gc.freeze()
-    reports: dict[int, CampaignReport] = {}
-    while True:
-        for row in rows:
-            reports[row.id] = _merge(reports.get(row.id), dispatcher.dispatch(row))
-        if not until_done or any(r.failure for r in reports.values()):
-            break
-        wait = wait_seconds(engine, rows, utc_now())
-        if wait is None:
-            break
-        log.info("dispatch_sleeping", seconds=round(wait, 3))
-        sleep(min(max(wait, 0.2), 60.0))
-        rows = dispatcher.due_campaigns(organization_id, campaign_id)
+    try:
+        reports = _passes(dispatcher, rows, organization_id, campaign_id, until_done, sleep)
+    finally:
+        gc.unfreeze()
     run = DispatchRun(dispatcher.run_id, reports)
     if output_root is not None:
         from campaign_pipeline.sending.artifacts import write_reports

@@ -3,6 +3,7 @@
 quota and CAMPAIGN_MAX_SENDING are never exceeded, on SQLite and PostgreSQL (where
 READ COMMITTED would otherwise let two counts see the same room)."""
 
+import gc
 import io
 import threading
 
@@ -12,7 +13,7 @@ from campaign_pipeline.common.logs import JsonLog
 from campaign_pipeline.sending import campaigns as campaign_service
 from campaign_pipeline.sending import ledger
 from campaign_pipeline.sending.db.models import campaigns, messages, utc_now
-from campaign_pipeline.sending.dispatcher import Dispatcher, Settings
+from campaign_pipeline.sending.dispatcher import Dispatcher, Settings, dispatch_run
 from campaign_pipeline.sending.organizations import set_organization
 from campaign_pipeline.sending.providers.proof import ProofProvider
 from campaign_pipeline.sending.rules.hours import day_start
@@ -93,3 +94,22 @@ def test_no_more_campaigns_sending_at_once_than_the_limit(engine, write_dataset)
                                      .where(campaigns.c.status == "scheduled")).scalar()
         assert connection.execute(select(func.count()).select_from(messages)).scalar() == RACERS
     assert (sending, waiting) == (limit, RACERS - limit)
+
+
+def test_a_dispatch_run_freezes_collections_only_while_it_runs(engine, write_dataset):  # noqa: F811
+    # gc.freeze() keeps full collections off the imports' objects during the passes; a
+    # long-lived process (a test session, a code server) must collect them again after.
+    set_organization(engine, "org-1", {"window_start": "00:00", "window_end": "24:00"})
+    scheduled_campaigns(engine, write_dataset, 1, 3)
+    frozen = []
+    sleeping = ProofProvider()
+    send_all = sleeping.accept_all
+
+    def accept_all(*args, **kwargs):
+        frozen.append(gc.get_freeze_count())
+        return send_all(*args, **kwargs)
+
+    sleeping.accept_all = accept_all
+    run = dispatch_run(engine, sleeping, JsonLog(io.StringIO()), Settings())
+    assert sum(report.handed_over for report in run.reports.values()) == 3
+    assert frozen and frozen[0] > 0 and gc.get_freeze_count() == 0
