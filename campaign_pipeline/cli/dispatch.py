@@ -47,7 +47,7 @@ def run(args: argparse.Namespace, log) -> int:
             return 0
         document, status = run_dispatch(engine, provider, log, settings, organization_id=args.org,
                                         campaign_id=args.campaign, until_done=args.until_done,
-                                        output_root=output_root())
+                                        output_root=output_root(), keep_frozen=True)  # the process ends here
     finally:
         provider.close()
     sys.stdout.write(json.dumps(document) + "\n")

@@ -808,37 +808,41 @@ class DispatchRun:
 
 def run_dispatch(engine: Engine, provider: Provider, log: JsonLog, settings: Settings, *,
                  organization_id: str | None = None, campaign_id: int | str | None = None, until_done: bool = False,
-                 output_root: str | None = None, sleep=time.sleep) -> tuple[dict, int]:
+                 output_root: str | None = None, sleep=time.sleep, keep_frozen: bool = False) -> tuple[dict, int]:
     """The whole `dispatch` command: (the stdout document, the exit status)."""
     run = dispatch_run(engine, provider, log, settings, organization_id=organization_id, campaign_id=campaign_id,
-                       until_done=until_done, output_root=output_root, sleep=sleep)
+                       until_done=until_done, output_root=output_root, sleep=sleep, keep_frozen=keep_frozen)
     return run.document(), run.status
 
 
 def dispatch_run(engine: Engine, provider: Provider, log: JsonLog, settings: Settings, *,
                  organization_id: str | None = None, campaign_id: int | str | None = None, until_done: bool = False,
-                 output_root: str | None = None, sleep=time.sleep) -> DispatchRun:
-    """One `dispatch` run (the command's, and Dagster's `campaign_sends` pass), with its reports."""
+                 output_root: str | None = None, sleep=time.sleep, keep_frozen: bool = False) -> DispatchRun:
+    """One `dispatch` run (the command's, and Dagster's `campaign_sends` pass), with its reports.
+    `keep_frozen`: the process ends with the run, so the objects frozen for it (below) need
+    not be handed back to the collector (that costs a full collection, ~0.2 s)."""
     dispatcher = Dispatcher(engine, provider, log, settings)
     rows = dispatcher.due_campaigns(organization_id, campaign_id)
     dispatcher.check_senders(rows)
     # A full garbage collection walks every object the libraries made at import (SQLAlchemy,
     # polars, httpx...): 40-110 ms with every thread stopped, which bunched a live pass's calls
-    # past its rate. What lives now lives for the passes anyway: collections leave it alone
-    # until they end (a long-lived process, a test session, collects it again after).
+    # past its rate. What lives now lives for the run anyway: collections leave it alone
+    # until it ends (then a long-lived process, a test session, collects it again).
     gc.freeze()
     try:
         reports = _passes(dispatcher, rows, organization_id, campaign_id, until_done, sleep)
-    finally:
-        gc.unfreeze()
-    run = DispatchRun(dispatcher.run_id, reports)
-    if output_root is not None:
-        from campaign_pipeline.sending.artifacts import write_reports
+        run = DispatchRun(dispatcher.run_id, reports)
+        if output_root is not None:
+            from campaign_pipeline.sending.artifacts import write_reports
 
-        for report in reports.values():
-            if report.held_lease:
-                run.folders[report.id] = write_reports(engine, output_root, report, dispatcher.run_id, provider.name)
-                log.info("dispatch_reports", campaign_id=report.id, folder=run.folders[report.id])
+            for report in reports.values():
+                if report.held_lease:
+                    run.folders[report.id] = write_reports(engine, output_root, report, dispatcher.run_id,
+                                                           provider.name)
+                    log.info("dispatch_reports", campaign_id=report.id, folder=run.folders[report.id])
+    finally:
+        if not keep_frozen:
+            gc.unfreeze()
     failed = [r for r in reports.values() if r.failure]
     log.info("dispatch_done", campaigns=len(reports), handed_over=sum(r.handed_over for r in reports.values()),
              failed_campaigns=len(failed))
