@@ -51,7 +51,6 @@ from campaign_pipeline.sending.providers.proof import PROOF_STATUS, ProofProvide
 from campaign_pipeline.sending.rules import lifecycle
 from campaign_pipeline.sending.rules.handover import DEFER, GO, SKIP, Rules, split_quota
 from campaign_pipeline.sending.rules.hours import day_start
-from campaign_pipeline.sending.rules.windows import parse_window
 from campaign_pipeline.sending.throttle import Throttle
 
 MAX_SENDING_VARIABLE = "CAMPAIGN_MAX_SENDING"
@@ -145,8 +144,7 @@ class _Campaign:
 
     def __init__(self, row, organization: organizations.Organization, report: CampaignReport) -> None:
         self.id, self.organization = row.id, organization
-        self.window = parse_window(f"{row.window_start}-{row.window_end}") if row.window_start \
-            else organization.sending_window
+        self.window = organization.window_of(row)
         self.report = report
         self.stop = threading.Event()
         self.lock = threading.Lock()  # the report's counters, from worker threads

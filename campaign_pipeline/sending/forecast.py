@@ -28,7 +28,7 @@ from campaign_pipeline.sending import ledger, organizations
 from campaign_pipeline.sending.db.models import messages, utc_now
 from campaign_pipeline.sending.rules.handover import DEFER, GO, Rules, split_quota
 from campaign_pipeline.sending.rules.hours import day_start
-from campaign_pipeline.sending.rules.windows import Window, parse_window
+from campaign_pipeline.sending.rules.windows import Window
 from campaign_pipeline.sending.rules.encoding import GSM7, UCS2, measure, ucs2_character_counts
 from campaign_pipeline.sending.rules.templates import check_template
 
@@ -49,8 +49,7 @@ def preview(engine: Engine, organization_id: str, campaign_id: int | str, now: d
             measured, characters = _frozen(connection, row.id)
             unsent = _unsent(connection, row.id)
         organization = organizations.settings(connection, organization_id)
-        window = parse_window(f"{row.window_start}-{row.window_end}") if row.window_start \
-            else organization.sending_window
+        window = organization.window_of(row)
         sending = sending_forecast(connection, organization, window, unsent, now, mps or organization.mps)
     forecast = audience_forecast(measured, characters)
     return {"recipients": forecast.pop("recipients"), "messages": sending.pop("messages"), **forecast, **sending}

@@ -27,7 +27,6 @@ from sqlalchemy import Engine, and_, func, or_, select
 from campaign_pipeline.sending import organizations
 from campaign_pipeline.sending.db.models import ALL_ORGANIZATIONS, attempts, campaigns, messages, suppressions
 from campaign_pipeline.sending.rules.hours import inside, recipient_zones
-from campaign_pipeline.sending.rules.windows import parse_window
 
 # Attempt outcomes after which the provider holds (or may hold) a message.
 CREATED_OUTCOMES = ("accepted", "reconciled", "unknown")
@@ -86,8 +85,7 @@ def handovers_outside_window(engine: Engine, campaign_id: int) -> list[Violation
             .join(attempts, attempts.c.message_id == messages.c.id)
             .where(_campaign_attempt(campaign_id, CREATED_OUTCOMES + REFUSED_OUTCOMES))
             .order_by(messages.c.id, attempts.c.number)).all()
-    window = parse_window(f"{campaign.window_start}-{campaign.window_end}") if campaign.window_start \
-        else organization.sending_window
+    window = organization.window_of(campaign)
     found = []
     for row in rows:
         zones = recipient_zones(row.phone, organization.timezone)

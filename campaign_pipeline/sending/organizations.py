@@ -43,6 +43,15 @@ class Organization:
 
         return parse_window(self.window)
 
+    def window_of(self, campaign):
+        """The window `campaign` (a campaigns row) sends in: its own when it has one, else
+        this organization's."""
+        from campaign_pipeline.sending.rules.windows import parse_window
+
+        if campaign.window_start:
+            return parse_window(f"{campaign.window_start}-{campaign.window_end}")
+        return self.sending_window
+
     def as_json(self) -> dict:
         document = asdict(self)
         for name in ("created_at", "updated_at"):
