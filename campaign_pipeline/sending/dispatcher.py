@@ -28,7 +28,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -467,25 +467,20 @@ class Dispatcher:
         per batch; the claim commits before any of its messages is handed over."""
         if not go:
             return
-        quota, since = self._quota(campaign, now)
-        claim = self._write(ledger.claim, self.engine, campaign.id, campaign.organization.id, [m.id for m in go], self.run_id,
-                             now, quota, since)
-        if claim.stopped:
-            self._halt(campaign, claim.stopped)
+        claimed = self._claim(campaign, go, now)
+        if claimed is None:
             return
-        self._suppressed_at_claim(campaign, claim.suppressed)
-        self._over_quota(campaign, claim.over_quota, {m.id: m.phone for m in go}, now)
         crash_point("claimed")
         if isinstance(self.provider, ProofProvider):
             # Proof accepts every message at once: its answers without a call and a retry
             # loop per message (measured: ~2 s of a 10^5 dispatch), the same discipline.
             status = _status(PROOF_STATUS)
-            answers = [Answer(claimed.id, claimed.attempt, status, "accepted", PROOF_STATUS, provider_id)
-                       for claimed, provider_id in zip(claim.claimed, self.provider.accept_all(len(claim.claimed)))]
+            answers = [Answer(message.id, message.attempt, status, "accepted", PROOF_STATUS, provider_id)
+                       for message, provider_id in zip(claimed, self.provider.accept_all(len(claimed)))]
         else:
             answers = []
-            for claimed in claim.claimed:
-                answer = self._settle(campaign, claimed)
+            for message in claimed:
+                answer = self._settle(campaign, message)
                 if answer is not None:
                     answers.append(answer)
         crash_point("answered")
@@ -574,15 +569,23 @@ class Dispatcher:
     def _reclaim(self, campaign: _Campaign, claimed: Claimed) -> Claimed | None:
         """An uncertain attempt that reconciliation found absent is pending again: claim it
         as a new attempt (the same checks as any claim: kill switch, state, quota)."""
-        now = utc_now()
+        again = self._claim(campaign, [claimed], utc_now())
+        return again[0] if again else None
+
+    def _claim(self, campaign: _Campaign, due: Sequence, now: datetime) -> list[Claimed] | None:
+        """Claims these due messages (each with an id and a phone) in one transaction, which
+        looks again at the kill switch, the campaign's state, the suppressions and the
+        day's quota (ledger.claim), and books what it found; the claimed messages, or None
+        when the campaign may hand nothing over now (it is halted)."""
         quota, since = self._quota(campaign, now)
-        claim = self._write(ledger.claim, self.engine, campaign.id, campaign.organization.id, [claimed.id], self.run_id, now,
-                             quota, since)
+        claim = self._write(ledger.claim, self.engine, campaign.id, campaign.organization.id, [m.id for m in due],
+                            self.run_id, now, quota, since)
         if claim.stopped:
             self._halt(campaign, claim.stopped)
+            return None
         self._suppressed_at_claim(campaign, claim.suppressed)
-        self._over_quota(campaign, claim.over_quota, {claimed.id: claimed.phone}, now)
-        return claim.claimed[0] if claim.claimed else None
+        self._over_quota(campaign, claim.over_quota, {m.id: m.phone for m in due}, now)
+        return claim.claimed
 
 
 class _LiveCalls:
@@ -646,20 +649,15 @@ class _LiveCalls:
         if not go:
             return
         now = utc_now()
-        quota, since = dispatcher._quota(campaign, now)
-        claim = dispatcher._write(ledger.claim, dispatcher.engine, campaign.id, campaign.organization.id,
-                                  [m.id for m in go], dispatcher.run_id, now, quota, since)
-        if claim.stopped:
-            dispatcher._halt(campaign, claim.stopped)
+        claimed = dispatcher._claim(campaign, go, now)
+        if claimed is None:
             return
-        dispatcher._suppressed_at_claim(campaign, claim.suppressed)
-        dispatcher._over_quota(campaign, claim.over_quota, {m.id: m.phone for m in go}, now)
-        for _ in claim.claimed:  # a passage per message claimed (the proofs kill at the n-th)
+        for _ in claimed:  # a passage per message claimed (the proofs kill at the n-th)
             crash_point("claimed")
         with self.lock:
-            self.waiting.update((claimed.id, claimed.phone) for claimed in claim.claimed)
+            self.waiting.update((message.id, message.phone) for message in claimed)
         deadline = (now + LIVE_HORIZON).timestamp()  # the span its hours were decided for (_decide)
-        self.calls.update(self.pool.submit(self._call, claimed, deadline) for claimed in claim.claimed)
+        self.calls.update(self.pool.submit(self._call, message, deadline) for message in claimed)
 
     def _call(self, claimed: Claimed, deadline: float) -> None:
         instant = self.campaign.throttle.wait(self.campaign.stop)
