@@ -454,9 +454,9 @@ class Dispatcher:
         defers = {i: (d.not_before, d.reason) for i, d in zip(over, decisions) if d.action == DEFER}
         self._apply(campaign, skips, defers)
 
-    def _suppressed_at_claim(self, campaign: _Campaign, ids: list[int]) -> None:
-        """Suppressed after the batch was decided (a STOP meanwhile): the claim, or the live
-        call's last look (_LiveCalls), skipped them."""
+    def _count_suppressed(self, campaign: _Campaign, ids: list[int]) -> None:
+        """Suppressed after the batch was decided (a STOP meanwhile): the claim, a retry's
+        next attempt or the live call's last look (_LiveCalls) skipped them."""
         if ids:
             with campaign.lock:
                 campaign.report.skipped += len(ids)
@@ -556,7 +556,7 @@ class Dispatcher:
             if retried.stopped:
                 self._halt(campaign, retried.stopped)
             if retried.suppressed:
-                self._suppressed_at_claim(campaign, [claimed.id])
+                self._count_suppressed(campaign, [claimed.id])
             if retried.claimed is None:
                 return None
             claimed = retried.claimed
@@ -583,7 +583,7 @@ class Dispatcher:
         if claim.stopped:
             self._halt(campaign, claim.stopped)
             return None
-        self._suppressed_at_claim(campaign, claim.suppressed)
+        self._count_suppressed(campaign, claim.suppressed)
         self._over_quota(campaign, claim.over_quota, {m.id: m.phone for m in due}, now)
         return claim.claimed
 
@@ -706,7 +706,7 @@ class _LiveCalls:
             self.suppressed.clear()
         if stopped:
             skipped = self.dispatcher._write(ledger.skip_uncalled, self.dispatcher.engine, stopped, "suppressed")
-            self.dispatcher._suppressed_at_claim(self.campaign, [c.id for c in stopped][:skipped])
+            self.dispatcher._count_suppressed(self.campaign, [c.id for c in stopped][:skipped])
         if ready:
             self.dispatcher._write(ledger.finish, self.dispatcher.engine, ready, self.campaign.organization.id)
             for _ in ready:
