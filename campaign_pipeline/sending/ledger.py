@@ -328,10 +328,7 @@ def retry(engine: Engine, claimed: Claimed, outcome: str, run_id: str, organizat
             suppressed_among(connection, organization_id, [claimed.phone]))
         if stopped or suppressed:
             values = {"status": "pending"} if stopped else {"status": "skipped", "reason": "suppressed"}
-            moved = connection.execute(_FINISH_MESSAGE.values(handed_over_at=None, updated_at=now, **values),
-                                       {"m_id": claimed.id, "m_attempt": claimed.attempt}).rowcount
-            if moved == 1:
-                _close_attempts(connection, [Answer(claimed.id, claimed.attempt, values["status"], outcome)], now)
+            moved = _uncall_in(connection, [claimed], outcome, now, **values)
             return Retry(None, stopped, suppressed and moved == 1)
         moved = connection.execute(
             _FINISH_MESSAGE.values(attempts=messages.c.attempts + 1, updated_at=now),
@@ -363,15 +360,21 @@ def skip_uncalled(engine: Engine, claimed: Sequence[Claimed], reason: str) -> in
 
 
 def _uncall(engine: Engine, claimed: Sequence[Claimed], outcome: str, **values) -> int:
-    now = utc_now()
-    moved = []
     with writing(engine) as connection, connection.begin():
-        for message in claimed:
-            if connection.execute(
-                    _FINISH_MESSAGE.values(handed_over_at=None, updated_at=now, **values),
-                    {"m_id": message.id, "m_attempt": message.attempt}).rowcount == 1:
-                moved.append(Answer(message.id, message.attempt, values["status"], outcome))
-        _close_attempts(connection, moved, now)
+        return _uncall_in(connection, claimed, outcome, utc_now(), **values)
+
+
+def _uncall_in(connection: Connection, claimed: Sequence[Claimed], outcome: str, now: datetime, **values) -> int:
+    """Claimed messages whose attempt made no call: the message takes `values` (a status,
+    a reason), the attempt closes with `outcome`, inside the caller's transaction; how
+    many were still in those attempts."""
+    moved = []
+    for message in claimed:
+        if connection.execute(
+                _FINISH_MESSAGE.values(handed_over_at=None, updated_at=now, **values),
+                {"m_id": message.id, "m_attempt": message.attempt}).rowcount == 1:
+            moved.append(Answer(message.id, message.attempt, values["status"], outcome))
+    _close_attempts(connection, moved, now)
     return len(moved)
 
 
