@@ -76,7 +76,7 @@ def apply_statuses(engine: Engine, updates: Sequence[StatusUpdate]) -> Applied:
             from campaign_pipeline.sending.db.bulk import storing  # here: bulk brings polars
 
             process_time = storing(connection, messages.c.status_at)
-            for chunk in _chunks(sorted(winners), driver_statements.CHUNK_ROWS):
+            for chunk in driver_statements.chunks(sorted(winners)):
                 parameters = []
                 for sid in chunk:
                     news = updates[winners[sid]]
@@ -86,7 +86,7 @@ def apply_statuses(engine: Engine, updates: Sequence[StatusUpdate]) -> Applied:
                                                   tuple(parameters)).all()
                 moved.update((sid, (campaign_id, kind)) for sid, campaign_id, kind in rows)
             unmoved = [sid for sid in winners if sid not in moved]
-            for chunk in _chunks(unmoved, driver_statements.CHUNK_ROWS):
+            for chunk in driver_statements.chunks(unmoved):
                 known.update((sid, (campaign_id, kind, status)) for sid, campaign_id, kind, status in
                              connection.exec_driver_sql(driver_statements.known_messages(dialect, len(chunk)),
                                                         tuple(chunk)))
@@ -134,11 +134,6 @@ def _furthest_per_message(updates: Sequence[StatusUpdate]) -> dict[str, int]:
         if best is None or rank > lifecycle.MESSAGE_STATUS_RANK[updates[best].status]:
             winners[news.provider_message_id] = index
     return winners
-
-
-def _chunks(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
 
 
 def _listed(statuses) -> list:

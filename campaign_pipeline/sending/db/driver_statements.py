@@ -12,6 +12,7 @@ compiled from the rules, never copied.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 
 from sqlalchemy import case, literal
@@ -28,6 +29,12 @@ STATUS_RANK = case(lifecycle.MESSAGE_STATUS_RANK, value=messages.c.status, else_
 # of a few hundred callbacks already costs its statement overhead once.
 CHUNK_ROWS = 500
 STATUS_MOVE_COLUMNS = 5  # provider id, rank, status, time, error code
+
+
+def chunks(items: Sequence, size: int = CHUNK_ROWS) -> Iterator[Sequence]:
+    """`items` in runs of at most `size`, a statement each (bounded IN and VALUES lists)."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def placeholder(dialect: Dialect) -> str:
