@@ -31,16 +31,17 @@ def delivery_poll_sensor(context: SensorEvaluationContext, campaign_database: Ca
                          sms_provider: SmsProvider):
     from campaign_pipeline.sending.polling import poll, schedule_from_env
 
-    engine = campaign_database.existing_engine()
-    if engine is None:
+    def poll_due(engine):
+        provider = sms_provider.open()  # the resource campaign_sends uses; misconfigured, it fails the tick, visibly
+        try:
+            return poll(engine, provider, due_only=True, schedule=schedule_from_env(os.environ),
+                        budget_seconds=TICK_BUDGET_SECONDS)
+        finally:
+            provider.close()
+
+    report = campaign_database.read_existing(poll_due)
+    if report is None:
         return SkipReason(f"no campaign database yet at {campaign_database.where()}")
-    provider = sms_provider.open()  # the resource campaign_sends uses; misconfigured, it fails the tick, visibly
-    try:
-        report = poll(engine, provider, due_only=True, schedule=schedule_from_env(os.environ),
-                      budget_seconds=TICK_BUDGET_SECONDS)
-    finally:
-        provider.close()
-        engine.dispose()
     summary = report.note or ", ".join(f"{key} {value}" for key, value in report.document().items())
     context.log.info(f"delivery poll: {summary}")
     return SkipReason(f"polled inline: {summary}")  # no run to launch: the tick did the work
