@@ -71,10 +71,8 @@ def scheduled(folder: Path, count: int, mps: int) -> tuple[str, int]:
 
 
 def run_dispatch(url: str, env: dict, cwd: Path, *args: str) -> tuple[dict, float, float]:
-    """(stdout document, wall seconds, CPU seconds of the dispatch process); the wall-clock
-    start is kept in LAUNCHED for `handover_span`."""
+    """(stdout document, wall seconds, CPU seconds of the dispatch process)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    LAUNCHED[:] = [time.time()]
     started = time.perf_counter()
     result = subprocess.run([CLI, "dispatch", *args], capture_output=True, text=True, cwd=cwd,
                             env={**os.environ, **env, "CAMPAIGN_DB_URL": url})
@@ -117,9 +115,6 @@ def floor(db: Path, campaign_id: int) -> float:
     return time.perf_counter() - started
 
 
-LAUNCHED: list[float] = []
-
-
 def handovers(db: Path, campaign_id: int) -> dict[str, float]:
     """Each handed-over phone's recorded hand-over instant (messages.handed_over_at)."""
     connection = sqlite3.connect(db)
@@ -146,6 +141,7 @@ def live(work: Path, label: str, mps: int, count: int, latency_ms: float) -> Non
         folder = work / f"live-{mps}"
         folder.mkdir()
         url, campaign_id = scheduled(folder, count, mps)
+        launched = time.time()
         document, wall, cpu = run_dispatch(url, env, folder, "--mps", str(mps))
         created = dict(httpx.get(f"{sim_url}/_sim/created").json()["created"])
     finally:
@@ -166,8 +162,8 @@ def live(work: Path, label: str, mps: int, count: int, latency_ms: float) -> Non
           f"{len(created):,} created; max in any 1-s window: {max_in_any_second(moments)} recorded hand-overs, "
           f"{max_in_any_second(created.values())} received by the simulator; CPU {cpu:.2f} s = "
           f"{cpu / handed * 1000:.2f} ms per message ({cpu / wall:.0%} of the wall time busy)")
-    print(f"    first hand-over {moments[0] - LAUNCHED[0]:.2f} s after the launch, the last {moments[-1] - moments[0]:.2f} s "
-          f"after the first, the exit {LAUNCHED[0] + wall - moments[-1]:.2f} s after the last; grant to creation "
+    print(f"    first hand-over {moments[0] - launched:.2f} s after the launch, the last {moments[-1] - moments[0]:.2f} s "
+          f"after the first, the exit {launched + wall - moments[-1]:.2f} s after the last; grant to creation "
           f"p50 {percentile(delays, 50) * 1000:.1f} ms, p99 {percentile(delays, 99) * 1000:.1f} ms, "
           f"max {delays[-1] * 1000:.1f} ms")
 

@@ -16,8 +16,8 @@ becomes what the column stores).
 from __future__ import annotations
 
 import io
-from operator import itemgetter
 from collections.abc import Callable, Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import polars as pl
