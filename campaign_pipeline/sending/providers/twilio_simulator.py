@@ -144,20 +144,19 @@ class Faults:
             return _fault_or_none(scripted[to_number - 1])
         if number <= len(self.script):
             return _fault_or_none(self.script[number - 1])
-        draw = self.draw(f"{to}:{to_number}")
-        for kind in FAULT_KINDS:
-            draw -= getattr(self, kind)
-            if draw < 0:
-                return kind
-        return None
+        return self._drawn(f"{to}:{to_number}", [(kind, getattr(self, kind)) for kind in FAULT_KINDS])
 
     def read_kind(self, number: int) -> str | None:
         """The fault of the `number`-th read (fetch or list) overall, from 1."""
         if number <= len(self.read_script):
             return _fault_or_none(self.read_script[number - 1])
-        draw = self.draw(f"read:{number}")
-        for kind in READ_FAULT_KINDS:
-            draw -= getattr(self, f"read_{kind}")
+        return self._drawn(f"read:{number}", [(kind, getattr(self, f"read_{kind}")) for kind in READ_FAULT_KINDS])
+
+    def _drawn(self, key: str, rates: list[tuple[str, float]]) -> str | None:
+        """The kind the draw for `key` falls on, each kind taking its rate's share of [0, 1)."""
+        draw = self.draw(key)
+        for kind, rate in rates:
+            draw -= rate
             if draw < 0:
                 return kind
         return None
