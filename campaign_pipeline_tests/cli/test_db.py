@@ -11,7 +11,7 @@ HEAVY = ("sqlalchemy", "alembic", "polars", "dagster", "psycopg2")
 def test_db_upgrade_applies_the_migrations_and_is_idempotent(campaign_db_url):
     from campaign_pipeline.sending.db.engine import head_revision
 
-    assert head_revision() == "0002"  # the newest migration file: 0002 adds the poll schedule
+    assert head_revision() == "0003"  # the newest migration file: 0003 indexes replies by message
     assert head_revision() == _alembic_head()
     assert output(run(campaign_db_url, "db", "upgrade")) == {"revision": head_revision()}
     assert output(run(campaign_db_url, "db", "upgrade")) == {"revision": head_revision()}

@@ -259,6 +259,9 @@ replies = Table(
     Column("message_id", Integer, ForeignKey("messages.id", ondelete="SET NULL")),
     Column("action", String(16)),  # the keyword's consequence: 'stop', 'start', 'help'
     Index("ix_replies_organization_id_phone", "organization_id", "phone"),
+    # A campaign's funnel joins its messages to their replies, and deleting a
+    # message nulls its replies' link: both look replies up by message.
+    Index("ix_replies_message_id", "message_id"),
 )
 
 leases = Table(
