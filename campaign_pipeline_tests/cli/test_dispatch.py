@@ -91,10 +91,12 @@ def test_a_suppression_added_after_scheduling_is_honoured_at_hand_over(cli, writ
 
 
 def _window_after(now: datetime) -> tuple[str, datetime]:
-    """A one-hour window starting two hours from now (Helsinki), and when it next opens."""
+    """A two-hour window starting two hours from now (Helsinki), and when it next opens.
+    Two hours: on the night the clocks spring forward, a one-hour window of the
+    skipped hour would not exist at all and open only the next day."""
     local = now.astimezone(HELSINKI)
     start = (local.hour + 2) % 24
-    window = f"{start:02d}:00-{'24:00' if start == 23 else f'{start + 1:02d}:00'}"
+    window = f"{start:02d}:00-{min(start + 2, 24):02d}:00"
     opens = local.replace(hour=start, minute=0, second=0, microsecond=0)
     if opens <= local:
         opens += timedelta(days=1)
@@ -123,13 +125,21 @@ def test_a_number_whose_zones_never_share_the_window_is_skipped_no_window(cli, w
     assert found[PHONES[0]].status in ("delivered", "deferred")
 
 
+def _zone_at_midday(now: datetime) -> ZoneInfo:
+    """A fixed-offset zone where it is about noon now: its midnight is hours away,
+    so a test about "today" and "tomorrow" does not depend on when it runs."""
+    offset = (12 - now.hour + 12) % 24 - 12
+    return ZoneInfo(f"Etc/GMT{-offset:+d}")  # POSIX signs: Etc/GMT-3 is UTC+3
+
+
 def test_the_daily_quota_defers_the_rest_to_the_next_day(cli, write_dataset, engine):  # noqa: F811
-    set_organization(engine, "org-1", {"daily_quota": 2})
+    zone = _zone_at_midday(datetime.now(UTC))
+    set_organization(engine, "org-1", {"daily_quota": 2, "timezone": zone.key})
     campaign_id = scheduled(cli, write_dataset)
     counts = dispatched(cli("dispatch", "--org", "org-1"))[campaign_id]
     assert (counts["handed_over"], counts["deferred"]) == (2, 1)
-    tomorrow = (datetime.now(HELSINKI).date() + timedelta(days=1))
-    midnight = datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=HELSINKI).astimezone(UTC)
+    tomorrow = (datetime.now(zone).date() + timedelta(days=1))
+    midnight = datetime(tomorrow.year, tomorrow.month, tomorrow.day, tzinfo=zone).astimezone(UTC)
     deferred = [row for row in statuses(engine, campaign_id).values() if row.status == "deferred"]
     assert [row.not_before for row in deferred] == [midnight]
     # The quota is the organization's: a second campaign today hands over nothing.

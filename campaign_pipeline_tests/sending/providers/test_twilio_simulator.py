@@ -2,7 +2,7 @@
 
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -135,9 +135,11 @@ def test_list_is_newest_first_filtered_and_paged_by_next_page_uri(sim):
 def test_date_sent_filters_leave_out_messages_not_sent_yet():
     with TwilioSimulator(ACCOUNT, TOKEN, rules=Rules(step_seconds=0.1)) as sim, api(sim) as client:
         sid = create(client).json()["sid"]
-        today = datetime.now(UTC).date().isoformat()
+        # The day it will be sent on: in 0.2 s (step_seconds x 2), which may be past midnight.
+        today = (datetime.now(UTC) + timedelta(seconds=0.2)).date().isoformat()
         assert client.get("Messages.json", params={"DateSent": today}).json()["messages"] == []
         time.sleep(0.35)
+        today = parsedate_to_datetime(client.get(f"Messages/{sid}.json").json()["date_sent"]).date().isoformat()
         for name in ("DateSent", "DateSent<", "DateSent>"):
             assert [m["sid"] for m in client.get("Messages.json", params={name: today}).json()["messages"]] == [sid]
         assert client.get("Messages.json", params={"DateSent<": "2020-01-01"}).json()["messages"] == []
