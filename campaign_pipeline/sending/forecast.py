@@ -9,9 +9,16 @@ applies (rules/handover.py), and when the last one would be handed over at the
 organization's --mps (`eta`), and whether that is before today's window closes.
 `campaign preview` and `dispatch --dry-run` print it; neither changes anything.
 
-Choices where the contract is silent: `eta` assumes every deferred message goes
-at its `not_before` (then at --mps), ignores later days' quota, and is null
-when nothing is left to hand over (`finishes_in_window` is then true).
+`eta` plays the whole audience out (rules/eta.py): one message every 1/mps
+seconds, each only inside its number's window, at most the daily quota in each of
+the organization's days, so a window that closes before the audience is through or
+a quota that spreads it over several days moves it on.
+
+Choices where the contract is silent: a campaign scheduled for later is forecast
+from its scheduled time (what it would do when it starts: a dispatch now would
+leave it alone); a paused one as if resumed now. `eta` is null when nothing is
+left to hand over (`finishes_in_window` is then true), and `finishes_in_window`
+compares it with the close of the window on the forecast's first day.
 """
 
 from __future__ import annotations
@@ -26,7 +33,8 @@ from campaign_pipeline.sending import audience as audiences
 from campaign_pipeline.sending import campaigns
 from campaign_pipeline.sending import ledger, organizations
 from campaign_pipeline.sending.db.models import messages, utc_now
-from campaign_pipeline.sending.rules.handover import DEFER, GO, Rules, split_quota
+from campaign_pipeline.sending.rules.eta import DailyQuota, last_hand_over
+from campaign_pipeline.sending.rules.handover import DEFER, GO, SKIP, Rules, split_quota
 from campaign_pipeline.sending.rules.hours import day_start
 from campaign_pipeline.sending.rules.windows import Window
 from campaign_pipeline.sending.rules.encoding import GSM7, UCS2, measure, ucs2_character_counts
@@ -39,6 +47,8 @@ def preview(engine: Engine, organization_id: str, campaign_id: int | str, now: d
     now = now or utc_now()
     with engine.connect() as connection:
         row = campaigns.get_campaign(connection, organization_id, campaign_id)
+        if row.status == "scheduled" and row.scheduled_at is not None:
+            now = max(now, row.scheduled_at)
         if row.status == "draft":
             audience = campaigns.read_audience(connection, organization_id, row.segment, day=row.day,
                                                dataset=row.dataset_path)
@@ -69,48 +79,30 @@ def sending_forecast(connection: Connection, organization: organizations.Organiz
     rules = Rules(window, organization.timezone, now)
     phones, bodies = unsent["phone"].to_list(), unsent["body"].to_list()
     suppressed = ledger.suppressed_among(connection, organization.id, phones)
-    skipped = dict.fromkeys(("suppressed", "no_window", "too_long"), 0)
-    deferred = {"window": 0, "quota": 0}
-    later: list[datetime] = []
-    go: list[str] = []
-    for phone, body in zip(phones, bodies, strict=True):
-        decision = rules.decide(phone, body, phone in suppressed)
-        if decision.action == GO:
-            go.append(phone)
-        elif decision.action == DEFER:
-            deferred[decision.reason] += 1
-            later.append(decision.not_before)
-        else:
-            skipped[decision.reason] += 1
-    quota_left = None
+    decisions = {phone: rules.decide(phone, body, phone in suppressed) for phone, body in zip(phones, bodies,
+                                                                                            strict=True)}
+    quota = None
     if organization.daily_quota is not None:
         handed = ledger.handed_over_since(connection, organization.id, day_start(organization.timezone, now))
-        quota_left = organization.daily_quota - handed
-    allowed, over = split_quota(go, quota_left, rules)
-    for decision in over:
+        quota = DailyQuota(organization.daily_quota, handed, organization.timezone)
+    going = [phone for phone, decision in decisions.items() if decision.action == GO]
+    allowed, over = split_quota(going, None if quota is None else quota.per_day - quota.used_today, rules)
+    decisions.update(zip(going[allowed:], over, strict=True))
+    skipped = dict.fromkeys(("suppressed", "no_window", "too_long"), 0)
+    deferred = {"window": 0, "quota": 0}
+    for decision in decisions.values():
         if decision.action == DEFER:
-            deferred["quota"] += 1
-            later.append(decision.not_before)
-        else:
+            deferred[decision.reason] += 1
+        elif decision.action == SKIP:
             skipped[decision.reason] += 1
-    eta = _eta(now, allowed, sorted(later), mps)
+    eta = last_hand_over([rules.zone_set(phone) for phone, decision in decisions.items() if decision.action != SKIP],
+                         window, now, mps, quota)
     return {
         "messages": {"now": allowed, "deferred": deferred, "skipped": skipped},
         "eta": campaigns.rfc3339(eta),
-        "finishes_in_window": eta is None or eta <= _window_close(organization.timezone, window, now),
+        # The window is [start, end): a last hand-over at its end is already outside it.
+        "finishes_in_window": eta is None or eta < _window_close(organization.timezone, window, now),
     }
-
-
-def _eta(now: datetime, going_now: int, later: list[datetime], mps: int) -> datetime | None:
-    """When the last message would be handed over: those going now one every 1/mps
-    seconds from now, each deferred one at its not_before or after the one before."""
-    if not going_now and not later:
-        return None
-    step = timedelta(seconds=1 / mps)
-    last = now + step * max(0, going_now - 1)
-    for moment in later:
-        last = max(moment, last + step)
-    return last
 
 
 def _window_close(zone_name: str, window: Window, now: datetime) -> datetime:

@@ -66,6 +66,17 @@ class Rules:
                 return self._agreed[key][0]
         return of(self.zones(phone))
 
+    def zone_set(self, phone: str) -> tuple[str, ...]:
+        """The number's zones for a forecast of later instants: without a parse when its
+        possible zone sets all open the window now (Finland's Helsinki and Mariehamn keep
+        the same hours), taking the widest of them."""
+        candidates = possible_zones(phone, self.organization_zone)
+        if candidates and len(candidates) > 1:
+            self._when(phone, self._opens, lambda zones: next_window_time(zones, self.window, self.now))
+            agreed = self._agreed.get((id(self._opens), candidates))
+            return max(sorted(candidates), key=len) if agreed is not None else self.zones(phone)
+        return next(iter(candidates)) if candidates else self.zones(phone)
+
     def decide(self, phone: str, body: str, suppressed: bool) -> Decision:
         """Steps 2 (suppression), 3 (sending hours) and 6 (length)."""
         if suppressed:

@@ -92,19 +92,32 @@ def next_window_time(zones: Iterable[str], window: Window, now: datetime,
     if inside(zones, window, now):
         return now
     until = now + within
-    candidates = sorted({instant for name in zones for instant in _openings(name, window.start, now, until)})
+    candidates = sorted({instant for name in zones for instant in _crossings(name, window.start, now, until)})
     return next((instant for instant in candidates if inside(zones, window, instant)), None)
 
 
-def _openings(name: str, start_minute: int, since: datetime, until: datetime) -> Iterable[datetime]:
-    """The instants in (since, until] when the zone may enter the window: every local
-    occurrence of the window's start, and every clock change."""
+def window_close(zones: Iterable[str], window: Window, opened: datetime,
+                 within: timedelta = HORIZON) -> datetime | None:
+    """The first instant after `opened` (when every zone is inside the window) when one of
+    them is not any more, in UTC; None when all stay inside up to `opened + within` (a
+    whole-day window never closes). It can only close at a zone's local window end or
+    at one of its clock changes."""
+    zones = tuple(dict.fromkeys(zones))
+    opened = opened.astimezone(UTC)
+    until = opened + within
+    candidates = sorted({instant for name in zones for instant in _crossings(name, window.end, opened, until)})
+    return next((instant for instant in candidates if not inside(zones, window, instant)), None)
+
+
+def _crossings(name: str, minute: int, since: datetime, until: datetime) -> Iterable[datetime]:
+    """The instants in (since, until] when the zone may enter (or, given the window's end,
+    leave) the window: every local occurrence of that minute of the day, and every clock
+    change. Minute 1440 is the next day's midnight."""
     zone = _zone(name)
     first, last = since.astimezone(zone).date() - timedelta(days=1), until.astimezone(zone).date() + timedelta(days=1)
-    start = time(start_minute // 60, start_minute % 60)
     day = first
     while day <= last:
-        naive = datetime.combine(day, start)
+        naive = datetime.combine(day, time()) + timedelta(minutes=minute)
         for fold in (0, 1):
             instant = naive.replace(tzinfo=zone, fold=fold).astimezone(UTC)
             if instant.astimezone(zone).replace(tzinfo=None) == naive and since < instant <= until:

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from campaign_pipeline.sending.rules.hours import (
-    inside, next_day_start, next_window_time, quota_not_before, recipient_zones,
+    inside, next_day_start, next_window_time, quota_not_before, recipient_zones, window_close,
 )
 from campaign_pipeline.sending.rules.windows import Window, parse_window
 
@@ -117,6 +117,50 @@ def test_next_window_time_agrees_with_a_minute_by_minute_search_across_clock_cha
         within = timedelta(hours=36)
         assert next_window_time(zones, window, now, within=within) == _brute_force(zones, window, now, within), (
             zones, window, now)
+
+
+def _brute_force_close(zones, window, opened, within):
+    """Every whole minute after the opening: the first one outside, the reference."""
+    minute = opened.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    while minute <= opened + within:
+        if not all(window.start <= t.hour * 60 + t.minute < window.end
+                   for t in (minute.astimezone(ZoneInfo(zone)) for zone in zones)):
+            return minute
+        minute += timedelta(minutes=1)
+    return None
+
+
+def test_the_window_closes_at_the_first_local_end_of_any_zone():
+    noon = at("2026-12-02T10:00:00Z")  # 12:00 in Helsinki, 05:00 in New York
+    assert window_close(HELSINKI, DAY, noon) == at("2026-12-02T18:00:00Z")  # 20:00 in Helsinki
+    both = ("Europe/Helsinki", "America/New_York")
+    opened = next_window_time(both, DAY, noon)
+    assert opened == at("2026-12-02T14:00:00Z")  # 09:00 in New York, 16:00 in Helsinki
+    assert window_close(both, DAY, opened) == at("2026-12-02T18:00:00Z")
+    assert window_close(HELSINKI, parse_window("00:00-24:00"), noon) is None  # the whole day never closes
+    assert window_close(HELSINKI, parse_window("08:00-24:00"), noon) == at("2026-12-02T22:00:00Z")  # midnight
+
+
+def test_window_close_agrees_with_a_minute_by_minute_search_across_clock_changes():
+    rng = random.Random(11)
+    pool = ["Europe/Helsinki", "America/New_York", "America/St_Johns", "Australia/Lord_Howe", "Pacific/Chatham",
+            "America/Santiago", "Asia/Kolkata", "Asia/Kathmandu", "Pacific/Guam", "Europe/London"]
+    changes = ["2026-10-25T01:00:00Z", "2026-11-01T06:00:00Z", "2027-03-14T07:00:00Z", "2027-03-28T01:00:00Z",
+               "2026-09-06T04:00:00Z", "2026-09-26T14:00:00Z", "2026-10-03T15:30:00Z", "2027-04-03T14:00:00Z",
+               "2027-04-03T15:00:00Z"]
+    checked = 0
+    while checked < 60:
+        zones = tuple(rng.sample(pool, rng.choice([1, 1, 2, 3])))
+        start = rng.randrange(0, 1439)
+        window = Window(start, rng.randint(start + 1, min(1440, start + rng.choice([30, 180, 900]))))
+        now = at(rng.choice(changes)) + timedelta(minutes=rng.randint(-1500, 1500))
+        opened = next_window_time(zones, window, now, within=timedelta(hours=36))
+        if opened is None or opened.second or opened.microsecond:
+            continue  # the reference walks whole minutes
+        within = timedelta(hours=36)
+        assert window_close(zones, window, opened, within=within) == _brute_force_close(zones, window, opened,
+                                                                                        within), (zones, window, opened)
+        checked += 1
 
 
 def test_nothing_within_seven_days_is_no_window():
