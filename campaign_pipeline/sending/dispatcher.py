@@ -33,14 +33,15 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, exists, func, or_, select, update
 
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.logs import JsonLog
 from campaign_pipeline.sending import campaigns as campaign_service
 from campaign_pipeline.sending import delivery, leases, ledger, organizations
 from campaign_pipeline.sending.db.engine import SENDING_LOCK, serialize, writing
-from campaign_pipeline.sending.db.models import campaigns, utc_now
+from campaign_pipeline.sending.db.models import campaigns, messages, utc_now
+from campaign_pipeline.sending.due import STOPPED_WITH_LEFTOVERS
 from campaign_pipeline.sending.ledger import Answer, Claimed
 from campaign_pipeline.sending.providers import (
     Accepted, AccountFailure, CannotReconcile, Provider, ProviderUnavailable, Rejected, Uncertain,
@@ -174,8 +175,9 @@ class Dispatcher:
 
     def due_campaigns(self, organization_id: str | None = None, campaign_id: int | str | None = None,
                       now: datetime | None = None) -> list:
-        """Rows of the campaigns a dispatch looks at: `sending`, and `scheduled` whose time
-        has come; with --campaign that one whatever its state (NotFound when it is not)."""
+        """Rows of the campaigns a dispatch looks at: `sending`, `scheduled` whose time has
+        come, and `paused` or `cancelled` with messages left `submitting` (to reconcile);
+        with --campaign that one whatever its state (NotFound when it is not)."""
         now = now or utc_now()
         with self.engine.connect() as connection:
             if organization_id is not None:
@@ -188,9 +190,12 @@ class Dispatcher:
                         raise campaign_service.NotFound(f"campaign {campaign_id} not found")
                     return [row]
                 return [campaign_service.get_campaign(connection, organization_id, campaign_id)]
+            left_submitting = exists().where(messages.c.campaign_id == campaigns.c.id,
+                                             messages.c.status == "submitting")
             query = select(campaigns).where(or_(
                 campaigns.c.status == "sending",
-                and_(campaigns.c.status == "scheduled", campaigns.c.scheduled_at <= now)))
+                and_(campaigns.c.status == "scheduled", campaigns.c.scheduled_at <= now),
+                and_(campaigns.c.status.in_(STOPPED_WITH_LEFTOVERS), left_submitting)))
             if organization_id is not None:
                 query = query.where(campaigns.c.organization_id == organization_id)
             return list(connection.execute(query.order_by(campaigns.c.id)))
@@ -215,6 +220,8 @@ class Dispatcher:
         with self.engine.connect() as connection:
             organization = organizations.settings(connection, row.organization_id)
         report = CampaignReport(row.id, row.organization_id, row.status)
+        if row.status in STOPPED_WITH_LEFTOVERS:
+            return self._settle_leftovers(row, organization, report)
         if row.status not in ("scheduled", "sending") or (row.status == "scheduled" and row.scheduled_at > utc_now()):
             report.note = "not_due"
             return self._close(report)
@@ -242,6 +249,29 @@ class Dispatcher:
             campaign.stop.set()
             if keeper.is_alive():
                 keeper.join()
+            leases.release(self.engine, row.id, self.holder)
+        return self._close(report)
+
+    def _settle_leftovers(self, row, organization: organizations.Organization,
+                          report: CampaignReport) -> CampaignReport:
+        """A paused or cancelled campaign hands nothing over, but what a dead process left
+        `submitting` is reconciled all the same (under the lease, as a pass would): found
+        is recorded; absent is `pending` again when paused, `cancelled` when cancelled."""
+        with self.engine.connect() as connection:
+            left = connection.execute(select(exists().where(
+                messages.c.campaign_id == row.id, messages.c.status == "submitting"))).scalar()
+        if not left:
+            report.note = "not_due"
+            return self._close(report)
+        if not leases.acquire(self.engine, row.id, row.organization_id, self.holder, self.settings.lease_seconds):
+            self.log.info("lease_held", campaign_id=row.id, organization_id=row.organization_id)
+            report.note = "lease_held"
+            return self._close(report)
+        report.held_lease = True
+        try:
+            self._reconcile_left(_Campaign(row, organization, report))
+            report.note = report.note or "reconciled_only"
+        finally:
             leases.release(self.engine, row.id, self.holder)
         return self._close(report)
 

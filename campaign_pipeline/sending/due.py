@@ -5,7 +5,9 @@ uses it as the run key: two ticks that see the same facts launch one run).
 Due (sending.md, "Sending"): a `scheduled` campaign whose time has come, or a
 `sending` campaign with messages `pending`, `submitting` (left by a dead
 process: the pass reconciles them) or `deferred` whose `not_before` passed. A
-campaign whose lease is live is being dispatched right now and is not due.
+`paused` or `cancelled` campaign with messages left `submitting` is due too, for
+a pass that only reconciles them ("every message ends in exactly one status").
+A campaign whose lease is live is being dispatched right now and is not due.
 
 The watermark is the latest database fact that made the pass due: the
 campaign's last state change (`updated_at`: scheduled, started, resumed), the
@@ -34,6 +36,9 @@ from campaign_pipeline.sending.kill_switch import kill_switch_on
 
 _KEY_TIME = "%Y%m%dT%H%M%S.%fZ"
 RETRY_EVERY = timedelta(minutes=5)
+# States in which nothing new is handed over, but messages an earlier process left
+# `submitting` still need settling.
+STOPPED_WITH_LEFTOVERS = ("paused", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,7 @@ class DuePass:
     campaign_id: int
     organization_id: str
     status: str
-    reason: str  # scheduled | pending | deferred
+    reason: str  # scheduled | pending | deferred | reconcile
     watermark: datetime
     retry: int = 0  # pending: how many RETRY_EVERY have passed since the watermark
 
@@ -56,6 +61,7 @@ def due_passes(engine: Engine, now: datetime | None = None) -> list[DuePass]:
     now = now or utc_now()
     waiting = and_(messages.c.campaign_id == campaigns.c.id, messages.c.kind == "campaign")
     pending = exists().where(waiting, messages.c.status.in_(("pending", "submitting")))
+    left_submitting = exists().where(waiting, messages.c.status == "submitting")
     deferred_passed = (select(func.max(messages.c.not_before))
                        .where(waiting, messages.c.status == "deferred", messages.c.not_before <= now)
                        .scalar_subquery())
@@ -65,7 +71,8 @@ def due_passes(engine: Engine, now: datetime | None = None) -> list[DuePass]:
                campaigns.c.updated_at, deferred_passed.label("deferred_passed"),
                case((pending, True), else_=False).label("pending"))
         .where(or_(and_(campaigns.c.status == "scheduled", campaigns.c.scheduled_at <= now),
-                   campaigns.c.status == "sending"), ~leased)
+                   campaigns.c.status == "sending",
+                   and_(campaigns.c.status.in_(STOPPED_WITH_LEFTOVERS), left_submitting)), ~leased)
         .order_by(campaigns.c.id))
     with engine.connect() as connection:
         if kill_switch_on(connection):
@@ -79,6 +86,8 @@ def due_passes(engine: Engine, now: datetime | None = None) -> list[DuePass]:
         if row.status == "scheduled":
             reason = "scheduled"
             facts += [row.scheduled_at, finished]
+        elif row.status in STOPPED_WITH_LEFTOVERS:
+            reason = "reconcile"
         elif row.pending:
             reason = "pending"
             facts.append(row.deferred_passed)
@@ -88,6 +97,6 @@ def due_passes(engine: Engine, now: datetime | None = None) -> list[DuePass]:
         else:
             continue  # sending, but everything left waits for a later not_before
         watermark = max(fact for fact in facts if fact is not None)
-        retry = (now - watermark) // RETRY_EVERY if reason == "pending" and now > watermark else 0
+        retry = (now - watermark) // RETRY_EVERY if reason in ("pending", "reconcile") and now > watermark else 0
         due.append(DuePass(row.id, row.organization_id, row.status, reason, watermark, retry))
     return due

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import itemgetter
 
-from sqlalchemy import Connection, Engine, and_, bindparam, exists, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, case, exists, func, insert, or_, select, update
 
 from campaign_pipeline.sending import suppressions
 from campaign_pipeline.sending.db.models import suppressions as suppression_rows
@@ -363,16 +363,33 @@ def _uncall(engine: Engine, claimed: Sequence[Claimed], outcome: str, **values) 
         return _uncall_in(connection, claimed, outcome, utc_now(), **values)
 
 
+# Not handed over after all, in a campaign cancelled meanwhile: `cancelled`, as the cancel
+# made every message not handed over; `pending` in any other (a later dispatch sends it).
+_NOT_HANDED_OVER = case(
+    (and_(messages.c.kind == "campaign",
+          select(campaigns.c.status).where(campaigns.c.id == messages.c.campaign_id).scalar_subquery()
+          == "cancelled"), "cancelled"),
+    else_="pending")
+
+
 def _uncall_in(connection: Connection, claimed: Sequence[Claimed], outcome: str, now: datetime, **values) -> int:
     """Claimed messages whose attempt made no call: the message takes `values` (a status,
-    a reason), the attempt closes with `outcome`, inside the caller's transaction; how
-    many were still in those attempts."""
+    a reason; `pending` reads as "not handed over", see _NOT_HANDED_OVER), the attempt
+    closes with `outcome`, inside the caller's transaction; how many were still in those
+    attempts."""
+    status = values["status"]
+    if status == "pending" and claimed:
+        # A cancel committing meanwhile is waited for, then seen (PostgreSQL; SQLite has one writer).
+        connection.execute(select(campaigns.c.id).where(campaigns.c.id.in_(
+            select(messages.c.campaign_id).where(messages.c.id.in_([message.id for message in claimed]))))
+            .with_for_update(read=True))
+        values = {**values, "status": _NOT_HANDED_OVER}
     moved = []
     for message in claimed:
         if connection.execute(
                 _FINISH_MESSAGE.values(handed_over_at=None, updated_at=now, **values),
                 {"m_id": message.id, "m_attempt": message.attempt}).rowcount == 1:
-            moved.append(Answer(message.id, message.attempt, values["status"], outcome))
+            moved.append(Answer(message.id, message.attempt, status, outcome))
     _close_attempts(connection, moved, now)
     return len(moved)
 
