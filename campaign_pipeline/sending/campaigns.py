@@ -33,7 +33,7 @@ from campaign_pipeline.sending.rules import lifecycle, templates, windows
 
 # Times shown and exported: RFC 3339 in UTC with `Z`, to the second (as the dataset's consent_at).
 RFC3339_UTC = "%Y-%m-%dT%H:%M:%SZ"
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d also matches "２" and "٢"
 
 
 class NotFound(InputError):
