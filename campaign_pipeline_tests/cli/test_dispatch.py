@@ -225,6 +225,9 @@ def test_usage_errors_change_nothing(cli, write_dataset, engine, campaign_db_url
     campaign_id = scheduled(cli, write_dataset)
     assert "not found" in usage_error(cli("dispatch", "--org", "org-1", "--campaign", "999"))
     assert "not found" in usage_error(cli("dispatch", "--org", "org-2", "--campaign", campaign_id))
+    assert "not found" in usage_error(cli("dispatch", "--campaign", "99999999999999999999999"))
+    for mps in ("0", "99999999999999999999", "\u0661\u0660"):
+        assert "--mps" in usage_error(cli("dispatch", "--mps", mps)), mps
     env_twilio = {"SMS_PROVIDER": "twilio"}
     missing = run_with(campaign_db_url, tmp_path, env_twilio, "dispatch")
     assert "TWILIO_ACCOUNT_SID" in usage_error(missing)
