@@ -76,14 +76,20 @@ def test_import_reads_the_files_build_reads_and_counts(campaign_db_url, tmp_path
     ["import", "--org", "org-1", "--region", "ZZ", "FILE"],
     ["export", "--org", "org-1", "--all"],
     ["export", "--out", "/no/such/dir/out.csv"],
+    ["export", "--out", "/proc/x/y.csv"],
+    ["export", "--out", "DIR"],
 ])
 def test_every_bad_input_is_exit_2_in_one_json_line_and_changes_nothing(campaign_db_url, tmp_path, args):
     run(campaign_db_url, "suppress", "add", "--org", "org-1", "0405555555")
     before = run(campaign_db_url, "suppress", "export").stdout
     good_file = tmp_path / "good.txt"
     good_file.write_text("0401234567\n")
-    usage_error(run(campaign_db_url, "suppress", *[str(good_file) if a == "FILE" else a for a in args]))
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    named = {"FILE": str(good_file), "DIR": str(folder)}
+    usage_error(run(campaign_db_url, "suppress", *[named.get(a, a) for a in args]))
     assert run(campaign_db_url, "suppress", "export").stdout == before
+    assert list(folder.iterdir()) == []  # nothing half-written
 
 
 def test_an_invalid_phone_is_named_masked(campaign_db_url):
