@@ -44,10 +44,6 @@ def run(args: argparse.Namespace, log) -> int:
     scope = _scope(args)
     if args.suppress_command == "export":
         check_output(args.out)
-    if args.suppress_command == "add":
-        phones = suppressions.normalize_each(args.phones, args.region)
-    elif args.suppress_command == "remove":
-        phones = suppressions.normalize_each(args.phones, args.region)
     elif args.suppress_command == "import":
         from campaign_pipeline.files.suppression_file import read_suppression_file
 
@@ -63,10 +59,10 @@ def run(args: argparse.Namespace, log) -> int:
                     engine, scope, entries, "US", "provider_opt_out", args.provider, log=log).as_dict()}
                 counters.update(result)
         elif args.suppress_command == "add":
-            counts = suppressions.add(engine, scope, phones, args.reason, "cli")
-            result = {"added": counts["added"], "already": counts["already"]}
+            # As import: an entry that is no valid number is counted invalid and skipped, never fatal.
+            result = suppressions.import_entries(engine, scope, args.phones, args.region, args.reason, "cli").as_dict()
         elif args.suppress_command == "remove":
-            result = suppressions.remove(engine, scope, phones)
+            result = suppressions.remove_entries(engine, scope, args.phones, args.region)
         elif args.suppress_command == "import":
             with log.timed("suppressions_imported", scope=scope) as counters:
                 result = suppressions.import_entries(
