@@ -42,7 +42,8 @@ def database_count(text: str) -> int:
     """A count the database stores (a rate, a quota): 1 to DATABASE_INT_MAX."""
     value = positive_int(text)
     if value > DATABASE_INT_MAX:
-        raise ValueError(f"must be at most {DATABASE_INT_MAX}, got {text!r}")
+        # Written with commas: a run of ten digits would be masked as a phone number in the log.
+        raise ValueError(f"must be at most {DATABASE_INT_MAX:,} (the database's INTEGER), got {text!r}")
     return value
 
 

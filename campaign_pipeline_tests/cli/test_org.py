@@ -69,6 +69,10 @@ def test_every_bad_setting_is_exit_2_naming_it_and_changes_nothing(campaign_db_u
     assert output(run(campaign_db_url, "org", "show", "org-1", "--json")) == before
 
 
+def test_a_count_beyond_the_column_says_the_bound(campaign_db_url):
+    assert "at most 2,147,483,647" in usage_error(run(campaign_db_url, "org", "set", "org-1", "--mps", "2147483648"))
+
+
 def test_the_largest_count_the_column_holds_is_accepted(campaign_db_url):
     largest = output(run(campaign_db_url, "org", "set", "org-1", "--mps", "2147483647", "--daily-quota", "2147483647"))
     assert (largest["mps"], largest["daily_quota"]) == (2147483647, 2147483647)
