@@ -10,7 +10,7 @@ import os
 import sys
 
 from campaign_pipeline.cli.exits import EXIT_OK
-from campaign_pipeline.common.values import http_url, positive_int, positive_number
+from campaign_pipeline.common.values import argument_type, http_url, positive_int, positive_number
 from campaign_pipeline.dataset import defaults as build_defaults
 from campaign_pipeline.portal import defaults as portal_defaults
 
@@ -24,7 +24,7 @@ def add_parser(commands) -> None:
     )
     source = build.add_mutually_exclusive_group()
     source.add_argument(
-        "--jobs-url", metavar="URL", type=_checked(http_url),
+        "--jobs-url", metavar="URL", type=argument_type(http_url),
         help="portal base URL (else $PORTAL_URL); token from $PORTAL_TOKEN",
     )
     source.add_argument("--jobs", metavar="FILE", help="read a portal export (JSON Lines, .gz or not) instead")
@@ -55,11 +55,11 @@ def add_parser(commands) -> None:
     )
     build.add_argument("--exclusions", metavar="PATH", help="exclusions file (always CSV) or s3://bucket/key")
     build.add_argument(
-        "--concurrency", type=_checked(positive_int), default=portal_defaults.CONCURRENCY, metavar="N",
+        "--concurrency", type=argument_type(positive_int), default=portal_defaults.CONCURRENCY, metavar="N",
         help=f"portal requests in flight (default {portal_defaults.CONCURRENCY})",
     )
     build.add_argument(
-        "--rate-limit", type=_checked(positive_number), default=None, metavar="RPS",
+        "--rate-limit", type=argument_type(positive_number), default=None, metavar="RPS",
         help="at most this many portal requests per second (default: no limit)",
     )
     build.add_argument("--dry-run", action="store_true", help="change nothing, write nothing; print a summary")
@@ -68,18 +68,6 @@ def add_parser(commands) -> None:
         help="draw progress bars on stderr when it is a terminal (ignored otherwise: stderr stays JSON lines)",
     )
     build.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks of unexpected failures")
-
-
-def _checked(check):
-    """An argparse type from a check of common/values.py, keeping its reason."""
-
-    def parse(text: str):
-        try:
-            return check(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error)) from None
-
-    return parse
 
 
 def run(args: argparse.Namespace, log) -> int:

@@ -7,11 +7,7 @@ import argparse
 import json
 import sys
 
-
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return int(text)
+from campaign_pipeline.common.values import argument_type, database_count
 
 
 def add_parser(commands) -> None:
@@ -21,7 +17,8 @@ def add_parser(commands) -> None:
     dispatch.add_argument("--dry-run", action="store_true", help="print what would happen now; change nothing")
     dispatch.add_argument("--until-done", action="store_true",
                           help="sleep until deferred messages are due and go on until the campaigns are done")
-    dispatch.add_argument("--mps", type=_positive, metavar="N", help="messages per second (default: the organization's)")
+    dispatch.add_argument("--mps", type=argument_type(database_count), metavar="N",
+                          help="messages per second (default: the organization's)")
     dispatch.add_argument("--progress", action="store_true", help="a progress bar on a terminal")
 
 

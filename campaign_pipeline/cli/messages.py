@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 
 def add_parser(subparsers) -> None:
@@ -17,17 +16,13 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace, log) -> int:
+    from campaign_pipeline.cli.outputs import check_output, write_output
     from campaign_pipeline.sending.db.engine import database_url, open_database
     from campaign_pipeline.sending.messages_export import export_messages
 
+    check_output(args.out)
     engine = open_database(database_url())
     data, rows = export_messages(engine, args.org, args.campaign)
-    if args.out:
-        from campaign_pipeline.files.storage import write_atomically
-
-        write_atomically({args.out: data})
-    else:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+    write_output(data, args.out)
     log.info("messages_exported", campaign_id=args.campaign, organization_id=args.org, rows=rows)
     return 0

@@ -52,6 +52,7 @@ def run(args: argparse.Namespace, log) -> int:
 
 def _changes(args: argparse.Namespace) -> dict:
     """The validated settings given on the command line, as table columns."""
+    from campaign_pipeline.common.values import checked, database_count
     from campaign_pipeline.sending import organizations as orgs
     from campaign_pipeline.sending.rules.windows import check_timezone, parse_window
 
@@ -65,18 +66,9 @@ def _changes(args: argparse.Namespace) -> dict:
         changes["window_start"], changes["window_end"] = str(parse_window(args.window)).split("-")
     if args.daily_quota is not None:
         changes["daily_quota"] = (None if args.daily_quota.strip().lower() == "none"
-                                  else orgs.check_count("--daily-quota", _whole("--daily-quota", args.daily_quota)))
+                                  else checked("--daily-quota", database_count, args.daily_quota))
     if args.mps is not None:
-        changes["mps"] = orgs.check_count("--mps", _whole("--mps", args.mps))
+        changes["mps"] = checked("--mps", database_count, args.mps)
     if args.help_text is not None:
         changes["help_text"] = args.help_text if args.help_text != "" else None
     return changes
-
-
-def _whole(flag: str, text: str) -> int:
-    from campaign_pipeline.common.errors import InputError
-
-    try:
-        return int(text)
-    except ValueError:
-        raise InputError(f"{flag} must be a whole number, not {text!r}") from None

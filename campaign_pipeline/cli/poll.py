@@ -39,11 +39,6 @@ def run(args: argparse.Namespace, log) -> int:
     from campaign_pipeline.sending.providers import AccountFailure, ConfigurationError, provider_from_env
 
     organization_id = None if args.org is None else check_organization_id(args.org)
-    campaign_id = None
-    if args.campaign is not None:
-        if not args.campaign.isdigit():
-            raise InputError(f"--campaign {args.campaign!r}: a campaign id is a whole number")
-        campaign_id = int(args.campaign)
     try:
         schedule = schedule_from_env(os.environ)
         provider = provider_from_env(os.environ)
@@ -53,7 +48,7 @@ def run(args: argparse.Namespace, log) -> int:
     try:
         with log.timed("poll", due_only=args.due) as counters:
             report = poll(engine, provider, due_only=args.due, organization_id=organization_id,
-                          campaign_id=campaign_id, schedule=schedule, budget_seconds=args.budget, log=log)
+                          campaign_id=args.campaign, schedule=schedule, budget_seconds=args.budget, log=log)
             counters.update(report.document())
     except AccountFailure as error:
         raise RunFailed(str(error)) from None

@@ -33,18 +33,17 @@ def add_parser(commands) -> None:
         elif name == "import":
             action.add_argument("file", metavar="FILE")
         else:
-            action.add_argument("--out", metavar="FILE", help="default: stdout")
+            action.add_argument("--out", metavar="FILE", help="a file or s3://bucket/key (default: stdout)")
 
 
 def run(args: argparse.Namespace, log) -> int:
+    from campaign_pipeline.cli.outputs import check_output, write_output
     from campaign_pipeline.sending import suppressions
     from campaign_pipeline.sending.db.engine import open_database
 
     scope = _scope(args)
-    if args.suppress_command == "add":
-        phones = suppressions.normalize_each(args.phones, args.region)
-    elif args.suppress_command == "remove":
-        phones = suppressions.normalize_each(args.phones, args.region)
+    if args.suppress_command == "export":
+        check_output(args.out)
     elif args.suppress_command == "import":
         from campaign_pipeline.files.suppression_file import read_suppression_file
 
@@ -60,10 +59,10 @@ def run(args: argparse.Namespace, log) -> int:
                     engine, scope, entries, "US", "provider_opt_out", args.provider, log=log).as_dict()}
                 counters.update(result)
         elif args.suppress_command == "add":
-            counts = suppressions.add(engine, scope, phones, args.reason, "cli")
-            result = {"added": counts["added"], "already": counts["already"]}
+            # As import: an entry that is no valid number is counted invalid and skipped, never fatal.
+            result = suppressions.import_entries(engine, scope, args.phones, args.region, args.reason, "cli").as_dict()
         elif args.suppress_command == "remove":
-            result = suppressions.remove(engine, scope, phones)
+            result = suppressions.remove_entries(engine, scope, args.phones, args.region)
         elif args.suppress_command == "import":
             with log.timed("suppressions_imported", scope=scope) as counters:
                 result = suppressions.import_entries(
@@ -72,7 +71,7 @@ def run(args: argparse.Namespace, log) -> int:
                 counters.update(result)
         else:
             text = suppressions.export_csv(suppressions.export_rows(engine, scope))
-            _write(text, args.out)
+            write_output(text.encode("utf-8"), args.out)
             log.info("suppressions_exported", scope=scope or "every", rows=text.count("\n") - 1)
             return 0
     finally:
@@ -112,27 +111,3 @@ def _scope(args: argparse.Namespace) -> str | None:
     if args.organization_id is None:
         return None
     return check_organization_id(args.organization_id)
-
-
-def _write(text: str, out: str | None) -> None:
-    """stdout, or the file whole or not at all (a temporary name, renamed)."""
-    if out is None:
-        sys.stdout.write(text)
-        return
-    import os
-    import tempfile
-
-    from campaign_pipeline.common.errors import InputError
-
-    target = Path(out)
-    try:
-        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    except OSError as error:
-        raise InputError(f"--out {out}: cannot write there ({error.strerror})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

@@ -6,18 +6,52 @@ number greater than 0, got 'nan'"); the caller adds the name. Standard library
 only, so the command line can use them before anything heavy loads.
 """
 
+import argparse
 import math
+import re
 from urllib.parse import urlsplit
+
+# Every id and count column of the campaign database is INTEGER: 4 bytes on
+# PostgreSQL, the narrower of its two databases. A count beyond it cannot be
+# stored, and an id beyond it names no row.
+DATABASE_INT_MAX = 2**31 - 1
+# ASCII digits only: int() also takes "１０", "١٠" and "1_0", which nobody means.
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def whole_number(text: str | int, *, signed: bool = True) -> int | None:
+    """The whole number `text` writes in ASCII digits (spaces around it allowed), else None;
+    an int (a setting already typed) is itself."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        return text if signed or text >= 0 else None
+    text = text.strip() if isinstance(text, str) else ""
+    return int(text) if (_WHOLE if signed else _DIGITS).fullmatch(text) else None
 
 
 def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except (TypeError, ValueError):
-        raise ValueError(f"not a whole number: {text!r}") from None
+    value = whole_number(text)
+    if value is None:
+        raise ValueError(f"not a whole number: {text!r}")
     if value < 1:
         raise ValueError(f"must be at least 1, got {text!r}")
     return value
+
+
+def database_count(text: str) -> int:
+    """A count the database stores (a rate, a quota): 1 to DATABASE_INT_MAX."""
+    value = positive_int(text)
+    if value > DATABASE_INT_MAX:
+        # Written with commas: a run of ten digits would be masked as a phone number in the log.
+        raise ValueError(f"must be at most {DATABASE_INT_MAX:,} (the database's INTEGER), got {text!r}")
+    return value
+
+
+def database_id(text: str | int) -> int | None:
+    """The row id `text` can name, or None when it can name none (not ASCII digits,
+    beyond the column): the caller says "not found", as for any unknown id."""
+    value = whole_number(text, signed=False)
+    return value if value is not None and 0 <= value <= DATABASE_INT_MAX else None
 
 
 def positive_number(text: str) -> float:
@@ -56,6 +90,18 @@ def header_token(text: str) -> str:
     if not all(33 <= ord(c) <= 126 for c in text):
         raise ValueError("contains spaces or characters an HTTP header cannot carry (printable ASCII only)")
     return text
+
+
+def argument_type(check):
+    """An argparse type from one of these checks, keeping its reason (exit 2 naming the flag)."""
+
+    def parse(text: str):
+        try:
+            return check(text)
+        except ValueError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    return parse
 
 
 def checked(name: str, check, value):

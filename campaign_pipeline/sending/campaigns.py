@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from campaign_pipeline.dataset.columns import SEGMENTS
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.logs import JsonLog
+from campaign_pipeline.common.values import database_id
 from campaign_pipeline.sending import audience as audiences
 from campaign_pipeline.sending import funnel, organizations
 from campaign_pipeline.sending.db.bulk import bulk_insert
@@ -33,7 +34,7 @@ from campaign_pipeline.sending.rules import lifecycle, templates, windows
 
 # Times shown and exported: RFC 3339 in UTC with `Z`, to the second (as the dataset's consent_at).
 RFC3339_UTC = "%Y-%m-%dT%H:%M:%SZ"
-_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits: \d also matches "２" and "٢"
 
 
 class NotFound(InputError):
@@ -194,6 +195,17 @@ def get_campaign(connection: Connection, organization_id: str, campaign_id: int 
     return _read(connection, organization_id, campaign_id)
 
 
+def find_campaign(connection: Connection, campaign_id: int | str, organization_id: str | None = None):
+    """The campaign's row, of that organization when one is given (`get_campaign`), else of
+    any: what `dispatch --campaign` and `poll --campaign` name. NotFound when there is none."""
+    if organization_id is not None:
+        return get_campaign(connection, organization_id, campaign_id)
+    row = connection.execute(select(campaigns).where(campaigns.c.id == _id(campaign_id))).first()
+    if row is None:
+        raise NotFound(f"campaign {campaign_id} not found")
+    return row
+
+
 def read_audience(connection: Connection, organization_id: str, segment: str, *, day: date | None,
                   dataset: str | None) -> pl.DataFrame:
     """A campaign's audience from its dataset file or its day's checked dataset."""
@@ -275,11 +287,9 @@ def _read(connection: Connection, organization_id: str, campaign_id: int | str):
 
 
 def _id(campaign_id: int | str) -> int:
-    """The integer id; anything else cannot name a campaign (-1 matches none)."""
-    if isinstance(campaign_id, int):
-        return campaign_id
-    text = str(campaign_id).strip()
-    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else -1
+    """The integer id; anything else, or one beyond the column, cannot name a campaign (-1 matches none)."""
+    value = database_id(campaign_id)
+    return -1 if value is None else value
 
 
 def _document(row) -> dict:

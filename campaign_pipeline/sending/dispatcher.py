@@ -183,13 +183,7 @@ class Dispatcher:
             if organization_id is not None:
                 campaign_service.require_organization(connection, organization_id)
             if campaign_id is not None:
-                if organization_id is None:
-                    row = connection.execute(select(campaigns).where(
-                        campaigns.c.id == campaign_service._id(campaign_id))).first()
-                    if row is None:
-                        raise campaign_service.NotFound(f"campaign {campaign_id} not found")
-                    return [row]
-                return [campaign_service.get_campaign(connection, organization_id, campaign_id)]
+                return [campaign_service.find_campaign(connection, campaign_id, organization_id)]
             left_submitting = exists().where(messages.c.campaign_id == campaigns.c.id,
                                              messages.c.status == "submitting")
             query = select(campaigns).where(or_(

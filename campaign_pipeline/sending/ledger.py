@@ -194,7 +194,7 @@ def claim(engine: Engine, campaign_id: int, organization_id: str, ids: Sequence[
     transaction (step 2): a STOP committed while the dispatch was deciding its batch
     makes that message `skipped` (`suppressed`) instead of claimed."""
     with writing(engine) as connection, connection.begin():
-        stopped = _stopped(connection, campaign_id)
+        stopped = why_stopped(connection, campaign_id)
         if stopped or not ids:
             return ClaimResult([], [], stopped)
         suppressed = _skip_suppressed(connection, organization_id, ids, now)
@@ -230,7 +230,7 @@ def _skip_suppressed(connection: Connection, organization_id: str, ids: Sequence
     return sorted(skipped)
 
 
-def _stopped(connection: Connection, campaign_id: int | None) -> str | None:
+def why_stopped(connection: Connection, campaign_id: int | None) -> str | None:
     """Why nothing may be handed over now: the kill switch, or the campaign not `sending`
     (None: a test message's campaign, whose state it leaves alone)."""
     kill = connection.execute(select(exists().where(switches.c.name == KILL_SWITCH, switches.c.value == "on"))).scalar()
@@ -244,7 +244,7 @@ def _stopped(connection: Connection, campaign_id: int | None) -> str | None:
 
 def stopped(engine: Engine, campaign_id: int) -> str | None:
     with engine.connect() as connection:
-        return _stopped(connection, campaign_id)
+        return why_stopped(connection, campaign_id)
 
 
 _FINISH_MESSAGE = (
@@ -322,7 +322,7 @@ def retry(engine: Engine, claimed: Claimed, outcome: str, run_id: str, organizat
     either when the message is no longer in that attempt."""
     now = utc_now()
     with writing(engine) as connection, connection.begin():
-        stopped = _stopped(connection, campaign_id)
+        stopped = why_stopped(connection, campaign_id)
         suppressed = stopped is None and campaign_id is not None and bool(
             suppressed_among(connection, organization_id, [claimed.phone]))
         if stopped or suppressed:

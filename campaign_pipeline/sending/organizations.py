@@ -83,12 +83,6 @@ def check_sender(sender: str) -> str:
     )
 
 
-def check_count(flag: str, value: int) -> int:
-    if value < 1:
-        raise InputError(f"{flag} must be at least 1")
-    return value
-
-
 def _defaults(organization_id: str) -> dict:
     start, end = DEFAULT_WINDOW.split("-")
     return {"id": organization_id, "sender": None, "timezone": DEFAULT_TIMEZONE, "window_start": start,

@@ -80,13 +80,19 @@ class _Gate:
 
 
 def poll(engine: Engine, provider: Provider, *, due_only: bool, organization_id: str | None = None,
-         campaign_id: int | None = None, schedule: Sequence[timedelta] = DEFAULT_SCHEDULE,
+         campaign_id: int | str | None = None, schedule: Sequence[timedelta] = DEFAULT_SCHEDULE,
          budget_seconds: float | None = None, concurrency: int = CONCURRENCY, batch: int = BATCH,
          rng: random.Random | None = None, sleep=time.sleep, log=None) -> PollReport:
     """One pass: with `due_only` the messages whose `next_poll_at` has come (the
     schedule), else every message handed over and not final; within the
-    organization or campaign when given. Stops starting new rounds once
-    `budget_seconds` have passed (the sensor's tick must end)."""
+    organization or campaign when given (a campaign that is not there, or not the
+    organization's, is NotFound, as `dispatch --campaign` says). Stops starting new
+    rounds once `budget_seconds` have passed (the sensor's tick must end)."""
+    if campaign_id is not None:
+        from campaign_pipeline.sending.campaigns import find_campaign  # polars: only when a campaign is named
+
+        with engine.connect() as connection:
+            campaign_id = find_campaign(connection, campaign_id, organization_id).id
     report = PollReport(provider=provider.name)
     if not getattr(provider, "can_poll", False):
         report.note = f"{provider.name} reports no delivery status through its API: nothing is polled"

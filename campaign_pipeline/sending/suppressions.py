@@ -88,6 +88,13 @@ def remove(engine: Engine, scope: str, phones: Sequence[str]) -> dict:
     return {"removed": removed, "absent": len(distinct) - removed}
 
 
+def remove_entries(engine: Engine, scope: str, entries: Sequence[str], region: str) -> dict:
+    """Removes raw entries (any format): those that do not parse are counted as
+    invalid and skipped, never fatal (sending.md, "Suppressions")."""
+    parsed = normalize_phones(entries, region)
+    return {**remove(engine, scope, parsed.drop_nulls().to_list()), "invalid": parsed.null_count()}
+
+
 def remove_one(connection: Connection, scope: str, phone: str, reason: str | None = None) -> bool:
     """Removes one suppression inside the caller's transaction, only of `reason`
     when given (START removes a stop_reply, never a dnc)."""

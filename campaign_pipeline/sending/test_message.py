@@ -2,7 +2,8 @@
 
 The body is rendered with the campaign's first audience row (dataset order;
 placeholders stay as written when the audience is empty). It bypasses the
-audience, suppressions, sending hours and quota, and leaves the campaign's
+audience, suppressions, sending hours and quota, never the kill switch (refused:
+a failed run, exit 1, nothing recorded), and leaves the campaign's
 state alone; it still follows the ledger's discipline (the `submitting` row and
 its attempt committed before the call) and is recorded as a message of kind
 `test`, which `show` does not count and the quota does not count either.
@@ -19,13 +20,12 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, insert, update
 
-from campaign_pipeline.common.errors import InputError
+from campaign_pipeline.common.errors import InputError, RunFailed
 from campaign_pipeline.common.logs import JsonLog
 from campaign_pipeline.common.masking import mask_phone
 from campaign_pipeline.sending import campaigns, ledger, organizations, suppressions
 from campaign_pipeline.sending.db.engine import writing
 from campaign_pipeline.sending.db.models import attempts, messages, utc_now
-from campaign_pipeline.sending.kill_switch import kill_switch_on
 from campaign_pipeline.sending.dispatcher import CampaignReport, Dispatcher, Settings, _Campaign
 from campaign_pipeline.sending.ledger import Claimed
 from campaign_pipeline.sending.providers import Provider
@@ -37,7 +37,8 @@ from campaign_pipeline.sending.throttle import Throttle
 
 def send_test_message(engine: Engine, provider: Provider, log: JsonLog, organization_id: str,
                       campaign_id: int | str, to: str, region: str = "FI") -> tuple[dict, int]:
-    """(the stdout document, the exit status: 1 when the provider failed)."""
+    """(the stdout document, the exit status: 1 when the provider failed). RunFailed while
+    the kill switch is on: nothing is recorded, nothing handed over."""
     (phone,) = suppressions.normalize_each([to], region)
     with engine.connect() as connection:
         campaigns.require_organization(connection, organization_id)
@@ -72,6 +73,11 @@ def _claim(engine: Engine, campaign_id: int, organization_id: str, phone: str, b
     """The test message, `submitting` with its first attempt, committed before the call."""
     now = utc_now()
     with writing(engine) as connection, connection.begin():
+        # Step 1 of sending, in the transaction that would record the hand-over, as a
+        # dispatcher's claim reads it: the kill switch stops test messages too.
+        if ledger.why_stopped(connection, None):
+            raise RunFailed("the kill switch is on: nothing is handed over, test messages included "
+                            "(campaign-cli kill-switch off)")
         message_id = connection.execute(insert(messages).values(
             campaign_id=campaign_id, organization_id=organization_id, kind="test", phone=phone, body=body,
             encoding=encoding_of(body), segments=segments(body), status="submitting", attempts=1,
@@ -90,7 +96,7 @@ class _TestDispatcher(Dispatcher):
         """Absent after an uncertain attempt: the next attempt, unless the kill switch is on."""
         now = utc_now()
         with writing(self.engine) as connection, connection.begin():
-            if kill_switch_on(connection):
+            if ledger.why_stopped(connection, None):
                 self._halt(campaign, "kill_switch")
                 return None
             moved = connection.execute(

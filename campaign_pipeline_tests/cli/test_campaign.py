@@ -104,6 +104,19 @@ def test_messages_export_is_the_contract_csv(cli, dataset, tmp_path):
     assert rows[2]["body"] == "Hei Юрий, kuvat: K3" and rows[2]["encoding"] == "ucs2"
 
 
+@pytest.mark.parametrize("target", ["folder", "folder/missing/m.csv", "/proc/x/y.csv", "folder/file/m.csv"])
+def test_an_export_target_that_cannot_be_written_is_exit_2_and_writes_nothing(cli, dataset, tmp_path, target):
+    # As build's --out: checked before any work, one line, nothing left behind.
+    campaign_id = create(cli, dataset)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "file").write_text("x")
+    out = target.replace("folder", str(folder)) if target.startswith("folder") else target
+    message = usage_error(cli("messages", "export", "--org", "org-1", "--campaign", campaign_id, "--out", out))
+    assert "--out" in message and out in message
+    assert sorted(p.name for p in folder.iterdir()) == ["file"]
+
+
 def test_bad_input_is_one_json_line_exit_2_and_changes_nothing(cli, dataset, tmp_path):
     campaign_id = create(cli, dataset)
     other_shape = tmp_path / "other.csv"

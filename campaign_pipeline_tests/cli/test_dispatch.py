@@ -203,10 +203,31 @@ def test_test_message_bypasses_the_rules_and_leaves_the_campaign_alone(cli, writ
                                                 "0409876543"))
 
 
+def test_test_message_is_refused_while_the_kill_switch_is_on(cli, write_dataset, engine):  # noqa: F811
+    # The kill switch stops every hand-over; the test message bypasses only audience,
+    # suppressions, hours and quota. Refused: exit 1 (not a usage mistake), one line.
+    path = write_dataset([dataset_row(PHONES[0], first_name="Anna")], "json")
+    created = output(cli("campaign", "create", "--org", "org-1", "--name", "T", "--body", "Hei", "--dataset", path))
+    output(cli("kill-switch", "on"))
+    refused = cli("campaign", "test", created["id"], "--org", "org-1", "--to", "040 987 6543")
+    assert refused.returncode == 1 and refused.stdout == ""
+    (entry,) = logs(refused.stderr)
+    assert entry["level"] == "error" and entry["event"] == "run_failed" and "kill switch" in entry["message"]
+    with engine.connect() as connection:
+        assert connection.execute(select(messages.c.id)).all() == []
+        assert connection.execute(select(attempts.c.message_id)).all() == []
+    output(cli("kill-switch", "off"))
+    assert output(cli("campaign", "test", created["id"], "--org", "org-1", "--to", "040 987 6543"))["status"] == (
+        "delivered")
+
+
 def test_usage_errors_change_nothing(cli, write_dataset, engine, campaign_db_url, tmp_path):  # noqa: F811
     campaign_id = scheduled(cli, write_dataset)
     assert "not found" in usage_error(cli("dispatch", "--org", "org-1", "--campaign", "999"))
     assert "not found" in usage_error(cli("dispatch", "--org", "org-2", "--campaign", campaign_id))
+    assert "not found" in usage_error(cli("dispatch", "--campaign", "99999999999999999999999"))
+    for mps in ("0", "99999999999999999999", "\u0661\u0660"):
+        assert "--mps" in usage_error(cli("dispatch", "--mps", mps)), mps
     env_twilio = {"SMS_PROVIDER": "twilio"}
     missing = run_with(campaign_db_url, tmp_path, env_twilio, "dispatch")
     assert "TWILIO_ACCOUNT_SID" in usage_error(missing)

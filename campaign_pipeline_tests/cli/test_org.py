@@ -56,11 +56,26 @@ def test_the_text_show_lists_every_setting(campaign_db_url):
     (["--mps", "0"], "--mps"),
     (["--mps", "fast"], "--mps"),
     (["--daily-quota", "-5"], "--daily-quota"),
+    # Beyond the INTEGER column (PostgreSQL's 4 bytes) and beyond SQLite's 8: a usage error, not a crash.
+    (["--mps", "2147483648"], "--mps"),
+    (["--mps", "99999999999999999999"], "--mps"),
+    (["--daily-quota", "9223372036854775808"], "--daily-quota"),
+    (["--daily-quota", "99999999999999999999"], "--daily-quota"),
+    (["--mps", "\uff11\uff10"], "--mps"),  # full-width digits: ASCII only, as every number typed
 ])
 def test_every_bad_setting_is_exit_2_naming_it_and_changes_nothing(campaign_db_url, flags, named):
     before = output(run(campaign_db_url, "org", "set", "org-1", "--sender", "PhotoShop"))
     assert named in usage_error(run(campaign_db_url, "org", "set", "org-1", *flags))
     assert output(run(campaign_db_url, "org", "show", "org-1", "--json")) == before
+
+
+def test_a_count_beyond_the_column_says_the_bound(campaign_db_url):
+    assert "at most 2,147,483,647" in usage_error(run(campaign_db_url, "org", "set", "org-1", "--mps", "2147483648"))
+
+
+def test_the_largest_count_the_column_holds_is_accepted(campaign_db_url):
+    largest = output(run(campaign_db_url, "org", "set", "org-1", "--mps", "2147483647", "--daily-quota", "2147483647"))
+    assert (largest["mps"], largest["daily_quota"]) == (2147483647, 2147483647)
 
 
 def test_a_bad_setting_does_not_create_the_organization(campaign_db_url):

@@ -1,13 +1,13 @@
 """Sending windows, time zone names and `campaign schedule --at` (sending.md, "Organizations", "Campaigns").
 
 Choices where the contract is silent:
-- a window is exactly `HH:MM-HH:MM` (two digits each; spaces around the parts
-  are ignored); `24:00` is allowed as the end only; it is kept as minutes of
-  the day, `[start, end)`;
+- a window is exactly `HH:MM-HH:MM` (two ASCII digits each, no spaces inside;
+  white space around the whole value is ignored); `24:00` is allowed as the end
+  only; it is kept as minutes of the day, `[start, end)`;
 - a time zone is a name of the IANA database as installed
   (`zoneinfo.available_timezones()`): no paths, no `localtime` or `Factory`,
   no offsets;
-- `--at` is RFC 3339's date-time: `YYYY-MM-DDTHH:MM:SS[.frac]` and `Z` or
+- `--at` is RFC 3339's date-time in ASCII digits: `YYYY-MM-DDTHH:MM:SS[.frac]` and `Z` or
   `±HH:MM` (`T`/`Z` in either case, or a space for `T`); seconds are required
   and so is the offset, since a time without one is ambiguous;
 - the schedule rule's bounds are inclusive: exactly 14 days ahead and exactly
@@ -57,12 +57,13 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-_WINDOW = re.compile(r"\s*(\d\d):(\d\d)\s*-\s*(\d\d):(\d\d)\s*")
+# ASCII digits, not \d: that also matches "０９" and "٠٩", which int() then reads.
+_WINDOW = re.compile(r"([0-9]{2}):([0-9]{2})-([0-9]{2}):([0-9]{2})")
 
 
 def parse_window(text: str) -> Window:
     """`HH:MM-HH:MM` with start before end in the same day; the end may be `24:00`."""
-    match = _WINDOW.fullmatch(text)
+    match = _WINDOW.fullmatch(text.strip())
     if not match:
         raise WindowError(f"window {text!r} is not HH:MM-HH:MM (for example 09:00-20:00)")
     start_h, start_m, end_h, end_m = (int(part) for part in match.groups())
@@ -97,7 +98,8 @@ def check_timezone(name: str) -> ZoneInfo:
     return ZoneInfo(name)
 
 
-_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)?")
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})?")
 
 
 def parse_at(text: str, flag: str = "--at") -> datetime:

@@ -11,12 +11,12 @@ NOW = datetime(2026, 12, 2, 12, 0, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize(("text", "start", "end"), [
-    ("09:00-20:00", 540, 1200), ("00:00-24:00", 0, 1440), ("08:30-08:31", 510, 511), (" 09:00 - 20:00 ", 540, 1200),
+    ("09:00-20:00", 540, 1200), ("00:00-24:00", 0, 1440), ("08:30-08:31", 510, 511), (" 09:00-20:00\n", 540, 1200),
 ])
 def test_a_window_is_minutes_of_the_day(text, start, end):
     window = parse_window(text)
     assert (window.start, window.end) == (start, end)
-    assert str(window) == text.replace(" ", "")
+    assert str(window) == text.strip()
 
 
 @pytest.mark.parametrize(("text", "problem"), [
@@ -29,6 +29,12 @@ def test_a_window_is_minutes_of_the_day(text, start, end):
     ("24:00-24:00", "start 24:00"),
     ("09:00-24:30", "hour 24"),
     ("", "HH:MM-HH:MM"),
+    # Exactly HH:MM-HH:MM in ASCII digits: no spaces inside, no other script's digits.
+    ("09:00 - 17:00", "HH:MM-HH:MM"),
+    ("09 :00-17:00", "HH:MM-HH:MM"),
+    ("\uff10\uff19:\uff10\uff10-17:00", "HH:MM-HH:MM"),  # full-width
+    ("\u0660\u0669:\u0660\u0660-17:00", "HH:MM-HH:MM"),  # Arabic-Indic
+    ("09:00-1\u09ed:00", "HH:MM-HH:MM"),  # a Bengali seven
 ])
 def test_a_bad_window_names_the_problem(text, problem):
     with pytest.raises(WindowError, match=problem) as raised:
@@ -69,6 +75,9 @@ def test_at_is_rfc_3339(text, expected):
     ("2026-13-03T09:00:00Z", "not a date"),
     ("2026-12-03T09:00:00+25:00", "not a date"),
     ("tomorrow", "RFC 3339"),
+    ("\uff12026-12-03T09:00:00Z", "RFC 3339"),  # a full-width digit
+    ("2026-12-03T09:00:00+0\u0662:00", "RFC 3339"),  # an Arabic-Indic digit in the offset
+    ("2026-12-03T09:00:00.\u0665Z", "RFC 3339"),
 ])
 def test_a_bad_at_names_the_problem(text, problem):
     with pytest.raises(ScheduleError, match=problem):
