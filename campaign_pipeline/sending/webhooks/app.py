@@ -169,7 +169,9 @@ def create_app(engine: Engine, settings: WebhookSettings, log: JsonLog, *,
 
 async def _limited_body(request: Request) -> bytes:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > forms.MAX_BODY_BYTES):
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if declared is not None and (not (declared.isascii() and declared.isdigit())
+                                 or int(declared) > forms.MAX_BODY_BYTES):
         raise Refused(413, f"body over {forms.MAX_BODY_BYTES} bytes")
     chunks, size = [], 0
     async for chunk in request.stream():
