@@ -41,7 +41,7 @@ from campaign_pipeline.sending import campaigns as campaign_service
 from campaign_pipeline.sending import delivery, leases, ledger, organizations
 from campaign_pipeline.sending.db.engine import SENDING_LOCK, serialize, writing
 from campaign_pipeline.sending.db.models import campaigns, messages, utc_now
-from campaign_pipeline.sending.due import STOPPED_WITH_LEFTOVERS
+from campaign_pipeline.sending.due import STOPPED_WITH_LEFTOVERS, due_now
 from campaign_pipeline.sending.ledger import Answer, Claimed
 from campaign_pipeline.sending.providers import (
     Accepted, AccountFailure, CannotReconcile, Provider, ProviderUnavailable, Rejected, Uncertain,
@@ -194,14 +194,19 @@ class Dispatcher:
                 query = query.where(campaigns.c.organization_id == organization_id)
             return list(connection.execute(query.order_by(campaigns.c.id)))
 
-    def check_senders(self, rows) -> None:
-        """A live provider needs each due campaign's organization to have a sender: a usage
-        error before anything changes."""
+    def check_senders(self, rows, until_done: bool = False) -> None:
+        """A live provider needs a sender for each campaign of `rows` this run hands messages
+        of over or reconciles (the provider's list is searched by sender): a usage error
+        before anything changes. Those are the campaigns with a pass due now (due.py, what
+        the Dagster sensor launches passes for), whatever the kill switch; with `until_done`
+        also those the run waits for (a later start, deferred messages). A campaign with
+        nothing due needs none: one organization's missing sender must not stop the others'."""
         if not self.live:
             return
         with self.engine.connect() as connection:
+            due = {due_pass.campaign_id for due_pass in due_now(connection)}
             for row in rows:
-                if row.status not in ("scheduled", "sending"):
+                if not (row.id in due or (until_done and row.status in ("scheduled", "sending"))):
                     continue
                 sender = organizations.settings(connection, row.organization_id).sender
                 if not sender:
@@ -843,7 +848,7 @@ def dispatch_run(engine: Engine, provider: Provider, log: JsonLog, settings: Set
     not be handed back to the collector (that costs a full collection, ~0.2 s)."""
     dispatcher = Dispatcher(engine, provider, log, settings)
     rows = dispatcher.due_campaigns(organization_id, campaign_id)
-    dispatcher.check_senders(rows)
+    dispatcher.check_senders(rows, until_done)
     # A full garbage collection walks every object the libraries made at import (SQLAlchemy,
     # polars, httpx...): 40-110 ms with every thread stopped, which bunched a live pass's calls
     # past its rate. What lives now lives for the run anyway: collections leave it alone

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, case, exists, func, or_, select
+from sqlalchemy import Connection, Engine, and_, case, exists, func, or_, select
 
 from campaign_pipeline.sending.db.models import campaigns, leases, messages, utc_now
 from campaign_pipeline.sending.kill_switch import kill_switch_on
@@ -57,7 +57,15 @@ class DuePass:
 
 
 def due_passes(engine: Engine, now: datetime | None = None) -> list[DuePass]:
-    """Every campaign with a pass due at `now`, in id order; reads only."""
+    """Every campaign with a pass due at `now`, in id order; none while the kill switch
+    is on. Reads only."""
+    with engine.connect() as connection:
+        return [] if kill_switch_on(connection) else due_now(connection, now)
+
+
+def due_now(connection: Connection, now: datetime | None = None) -> list[DuePass]:
+    """Every campaign with a pass due at `now`, in id order, whatever the kill switch
+    (a dispatch's checks ask which campaigns it would work on). Reads only."""
     now = now or utc_now()
     waiting = and_(messages.c.campaign_id == campaigns.c.id, messages.c.kind == "campaign")
     pending = exists().where(waiting, messages.c.status.in_(("pending", "submitting")))
@@ -74,12 +82,9 @@ def due_passes(engine: Engine, now: datetime | None = None) -> list[DuePass]:
                    campaigns.c.status == "sending",
                    and_(campaigns.c.status.in_(STOPPED_WITH_LEFTOVERS), left_submitting)), ~leased)
         .order_by(campaigns.c.id))
-    with engine.connect() as connection:
-        if kill_switch_on(connection):
-            return []
-        rows = connection.execute(query).all()
-        finished = connection.execute(
-            select(func.max(campaigns.c.finished_at)).where(campaigns.c.finished_at <= now)).scalar()
+    rows = connection.execute(query).all()
+    finished = connection.execute(
+        select(func.max(campaigns.c.finished_at)).where(campaigns.c.finished_at <= now)).scalar()
     due = []
     for row in rows:
         facts = [row.updated_at]

@@ -9,12 +9,14 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from campaign_pipeline.sending.db.models import attempts, messages, suppressions
 from campaign_pipeline.sending.organizations import set_organization
+from campaign_pipeline.sending.providers.twilio_simulator import Rules, TwilioSimulator
 from campaign_pipeline_tests.cli.helpers import logs, output, run, usage_error
 from campaign_pipeline_tests.sending.campaign_fixtures import dataset_row, engine, write_dataset  # noqa: F401
+from campaign_pipeline_tests.sending.providers.helpers import ACCOUNT, SENDER, TOKEN
 
 PHONES = ("+358401111111", "+358402222222", "+358403333333")
 HELSINKI = ZoneInfo("Europe/Helsinki")
@@ -27,12 +29,12 @@ def cli(campaign_db_url, engine, tmp_path):  # noqa: F811 (the fixture)
     return lambda *args: run(campaign_db_url, *args, cwd=tmp_path)
 
 
-def scheduled(cli, write_dataset, rows=None, body="Hei {first_name}", *extra):  # noqa: F811
-    rows = rows or [dataset_row(phone, first_name=f"N{i}", subject_id=f"s{i}") for i, phone in enumerate(PHONES)]
+def scheduled(cli, write_dataset, rows=None, body="Hei {first_name}", *extra, org="org-1", at=()):  # noqa: F811
+    rows = rows or [dataset_row(phone, org, first_name=f"N{i}", subject_id=f"s{i}") for i, phone in enumerate(PHONES)]
     path = write_dataset(rows, "json", name=f"dataset-{len(rows)}-{abs(hash(body))}.json")
-    created = output(cli("campaign", "create", "--org", "org-1", "--name", "Spring", "--body", body,
+    created = output(cli("campaign", "create", "--org", org, "--name", "Spring", "--body", body,
                          "--dataset", path, *extra))
-    output(cli("campaign", "schedule", created["id"], "--org", "org-1"))
+    output(cli("campaign", "schedule", created["id"], "--org", org, *at))
     return created["id"]
 
 
@@ -244,8 +246,54 @@ def run_with(url, cwd, extra_env, *args):
 
     from campaign_pipeline_tests.cli.helpers import CLI, environment
 
-    return subprocess.run([CLI, *args], capture_output=True, text=True, env={**environment(url), **extra_env},
+    return subprocess.run([CLI, *map(str, args)], capture_output=True, text=True, env={**environment(url), **extra_env},
                           cwd=cwd, timeout=120)
+
+
+@pytest.fixture
+def twilio():
+    """The Twilio simulator on 127.0.0.1, and the environment that sends through it."""
+    with TwilioSimulator(ACCOUNT, TOKEN, rules=Rules(step_seconds=0.01)) as sim:
+        yield sim, {"SMS_PROVIDER": "twilio", "TWILIO_API_BASE": sim.url, "TWILIO_ACCOUNT_SID": ACCOUNT,
+                    "TWILIO_AUTH_TOKEN": TOKEN}
+
+
+def test_a_sender_is_needed_only_by_campaigns_with_something_due(cli, write_dataset, engine, campaign_db_url,  # noqa: F811
+                                                                 tmp_path, twilio):
+    sim, env = twilio
+
+    def live(*args):
+        return run_with(campaign_db_url, tmp_path, env, "dispatch", *args)
+
+    # o5 has no sender; its campaign starts in an hour: nothing is due, nothing to refuse.
+    set_organization(engine, "o5", WHOLE_DAY)
+    at = (datetime.now(UTC) + timedelta(hours=1)).isoformat(timespec="seconds")
+    later = scheduled(cli, write_dataset, None, "Later", org="o5", at=("--at", at))
+    assert dispatched(live("--campaign", later, "--org", "o5"))[later]["status"] == "scheduled"
+    assert {row.status for row in statuses(engine, later).values()} == {"pending"}
+    # o4's campaign is sending, every message deferred until its window opens; then its sender goes.
+    set_organization(engine, "o4", {"sender": SENDER})
+    window, opens = _window_after(datetime.now(UTC))
+    waiting = scheduled(cli, write_dataset, None, "Waiting", "--window", window, org="o4")
+    assert dispatched(cli("dispatch", "--org", "o4"))[waiting]["deferred"] == 3  # proof: all deferred
+    output(cli("org", "set", "o4", "--sender", ""))
+    # Another organization's due campaign still goes out, through the provider.
+    set_organization(engine, "org-1", {"sender": SENDER})
+    due = scheduled(cli, write_dataset, None, "Due now")
+    result = dispatched(live())
+    assert (result[due]["status"], result[due]["handed_over"]) == ("sent", 3)
+    assert (result[waiting]["status"], result[waiting]["handed_over"]) == ("sending", 0)
+    assert sim.stats["create"] == 3
+    assert {(row.status, row.not_before) for row in statuses(engine, waiting).values()} == {("deferred", opens)}
+    # --until-done would wait for o4's messages and send them: without a sender, a usage error at once.
+    assert "organization o4 has no sender" in usage_error(live("--org", "o4", "--until-done"))
+    # Once a campaign without a sender has something due, the dispatch refuses before anything changes.
+    with engine.begin() as connection:
+        connection.execute(update(messages).where(messages.c.campaign_id == waiting)
+                           .values(not_before=datetime.now(UTC) - timedelta(seconds=1)))
+    assert "organization o4 has no sender" in usage_error(live())
+    assert {row.status for row in statuses(engine, waiting).values()} == {"deferred"}
+    assert sim.stats["create"] == 3
 
 
 def test_database_unreachable_is_exit_1(tmp_path):
@@ -257,8 +305,6 @@ def test_database_unreachable_is_exit_1(tmp_path):
 
 
 def test_until_done_sleeps_until_deferred_messages_are_due(cli, write_dataset, engine):  # noqa: F811
-    from sqlalchemy import update
-
     campaign_id = scheduled(cli, write_dataset)
 
     def defer(seconds):
