@@ -8,6 +8,8 @@ import argparse
 import json
 import sys
 
+from campaign_pipeline.cli.exits import EXIT_FAILED, EXIT_OK
+
 
 def _seconds(text: str) -> float:
     try:
@@ -57,5 +59,9 @@ def run(args: argparse.Namespace, log) -> int:
         engine.dispose()
     if report.note:
         log.warning("poll_not_possible", provider=provider.name, message=report.note)
-    sys.stdout.write(json.dumps(report.document()) + "\n")
-    return 0
+    sys.stdout.write(json.dumps(report.document()) + "\n")  # what it learned, recorded, even when it failed
+    unanswered = report.unavailable_note()
+    if unanswered:
+        log.error("poll_unavailable", provider=provider.name, unavailable=report.unavailable, message=unanswered)
+        return EXIT_FAILED
+    return EXIT_OK

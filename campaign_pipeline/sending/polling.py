@@ -50,6 +50,14 @@ class PollReport:
     def document(self) -> dict:
         return {key: value for key, value in asdict(self).items() if value is not None}
 
+    def unavailable_note(self) -> str | None:
+        """What went unanswered, when the provider could not answer about some message: a
+        failed run for `campaign-cli poll` (exit 1), a warning for the sensor's tick."""
+        if not self.unavailable:
+            return None
+        return (f"{self.provider} could not answer about {self.unavailable} of {self.asked} messages (unreachable, "
+                "5xx, timeout or 429 retries exhausted): they are asked again at the next poll")
+
 
 @dataclass(frozen=True)
 class _Row:

@@ -44,4 +44,7 @@ def delivery_poll_sensor(context: SensorEvaluationContext, campaign_database: Ca
         return SkipReason(f"no campaign database yet at {campaign_database.where()}")
     summary = report.note or ", ".join(f"{key} {value}" for key, value in report.document().items())
     context.log.info(f"delivery poll: {summary}")
+    unanswered = report.unavailable_note()
+    if unanswered:  # a warning, not a failed tick: the messages stay due and the next tick asks again
+        context.log.warning(f"delivery poll: {unanswered}")
     return SkipReason(f"polled inline: {summary}")  # no run to launch: the tick did the work

@@ -54,6 +54,24 @@ def test_a_tick_polls_the_due_messages_inline(campaign_db_url, campaign_engine, 
     assert rows == {phones[0]: ("delivered", None), phones[1]: ("delivered", None), phones[2]: ("queued", None)}
 
 
+def test_an_unreachable_provider_skips_the_tick_and_the_next_asks_again(campaign_db_url, campaign_engine,
+                                                                         monkeypatch):
+    # The command exits 1 on it; the sensor must not fail every tick: the messages stay due.
+    for name, value in (("SMS_PROVIDER", "twilio"), ("TWILIO_API_BASE", "http://127.0.0.1:1"),
+                        ("TWILIO_ACCOUNT_SID", ACCOUNT), ("TWILIO_AUTH_TOKEN", TOKEN)):
+        monkeypatch.setenv(name, value)
+    campaign_id, _ = handed_over_campaign(campaign_engine, "org-1", {"+358401234561": "queued"})
+    due_at = utc_now() - timedelta(seconds=1)
+    with campaign_engine.begin() as connection:
+        connection.execute(update(messages).values(next_poll_at=due_at))
+    with DagsterInstance.ephemeral() as instance:
+        for _ in range(2):
+            result = tick(instance, campaign_db_url)
+            assert isinstance(result, SkipReason) and "asked 1" in result.skip_message
+            assert "unavailable 1" in result.skip_message
+    assert message_rows(campaign_engine, campaign_id) == {"+358401234561": ("queued", None)}
+
+
 def test_no_database_yet_is_skipped(tmp_path):
     with DagsterInstance.ephemeral() as instance:
         result = tick(instance, f"sqlite:///{tmp_path / 'none' / 'campaign.db'}")
