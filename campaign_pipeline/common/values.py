@@ -92,6 +92,15 @@ def header_token(text: str) -> str:
     return text
 
 
+def port(text: str) -> int:
+    """A TCP port to listen on, 0 (the system picks a free one) to 65535. The socket
+    layer takes any number modulo 65536 (99999 listens on 34463): check first."""
+    value = whole_number(text, signed=False)
+    if value is None or value > 65535:
+        raise ValueError(f"expected a port from 0 to 65535 (0 picks a free one), got {text!r}")
+    return value
+
+
 def argument_type(check):
     """An argparse type from one of these checks, keeping its reason (exit 2 naming the flag)."""
 

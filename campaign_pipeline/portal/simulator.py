@@ -31,6 +31,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
 
+from campaign_pipeline.common.values import argument_type, port
 from campaign_pipeline.portal.defaults import MAX_PAGE_LIMIT as MAX_LIMIT
 
 ROUTE_JOBS = "GET /v1/jobs"
@@ -554,13 +555,6 @@ def _non_negative(text: str) -> int:
     return int(text)
 
 
-def _port(text: str) -> int:
-    port = _non_negative(text)
-    if port > 65535:
-        raise argparse.ArgumentTypeError(f"no such port: {port}")
-    return port
-
-
 def _milliseconds(text: str) -> float:
     try:
         value = float(text)
@@ -579,7 +573,7 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1",
         help="a loopback address (127.0.0.0/8, ::1, localhost; default 127.0.0.1); others are refused, exit 2",
     )
-    parser.add_argument("--port", type=_port, default=8080, help="port to listen on (default 8080; 0 picks a free port)")
+    parser.add_argument("--port", type=argument_type(port), default=8080, help="port to listen on (default 8080; 0 picks a free port)")
     parser.add_argument("--token", default="sim-token", help="the bearer token clients must send (default sim-token)")
     parser.add_argument("--latency-ms", type=_milliseconds, default=0.0, metavar="MS", help="delay before each answer")
     parser.add_argument(

@@ -23,6 +23,13 @@ def test_a_base_url_that_is_no_http_url_is_a_usage_error(campaign_db_url, monkey
     assert "--workers" in usage_error(run(campaign_db_url, "webhooks", "--port", "0", "--workers", "0"))
 
 
+def test_a_port_outside_0_to_65535_is_a_usage_error_naming_port(campaign_db_url, monkeypatch):
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t")
+    for port in ("99999", "65537", "-5", "eighty"):  # the socket layer would wrap the first two around
+        message = usage_error(run(campaign_db_url, "webhooks", "--port", port, timeout=60))
+        assert "--port" in message and "65535" in message, message
+
+
 def test_a_port_in_use_is_one_error_line_and_exit_1(campaign_db_url, monkeypatch):
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "t")
     with socket.socket() as taken:

@@ -111,8 +111,10 @@ def test_the_command_line_rejects_bad_usage_with_a_json_line(tmp_path, capsys):
     assert main(["--export", str(tmp_path / "missing.jsonl"), "--port", "0"]) == 2
     assert main(["--port", "0"]) == 2
     assert main(["--export", "x", "--access-key-fail", "no-status"]) == 2
+    assert main(["--export", "x", "--port", "70000"]) == 2
     events = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
-    assert [e["event"] for e in events] == ["portal_sim_failed"] * 3
+    assert [e["event"] for e in events] == ["portal_sim_failed"] * 4
+    assert "--port" in events[-1]["error"] and "0 to 65535" in events[-1]["error"]
 
 
 def test_the_command_line_serves_until_interrupted(tmp_path):

@@ -42,9 +42,11 @@ import httpx
 import orjson
 import phonenumbers
 
+from campaign_pipeline.common.values import argument_type, port
+
 # The portal simulator's server plumbing and command-line helpers serve here too.
 from campaign_pipeline.portal.simulator import (
-    ServedSimulator, _Handler, _log, _loopback, _milliseconds, _Parser, _port, _UsageError,
+    ServedSimulator, _Handler, _log, _loopback, _milliseconds, _Parser, _UsageError,
 )
 from campaign_pipeline.sending.providers.twilio_signature import sign
 
@@ -660,7 +662,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Serve a simulator of Twilio's Messaging API subset (provider-twilio.md) on 127.0.0.1.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="a loopback address (127.0.0.0/8, ::1, localhost); others are refused, exit 2")
-    parser.add_argument("--port", type=_port, default=8091, help="port to listen on (default 8091; 0 picks a free port)")
+    parser.add_argument("--port", type=argument_type(port), default=8091, help="port to listen on (default 8091; 0 picks a free port)")
     parser.add_argument("--account-sid", default="AC" + "0" * 32, help="the account sid clients authenticate as (default AC000…0)")
     parser.add_argument("--auth-token", default="sim-token", help="the account's auth token (default sim-token); also signs callbacks")
     parser.add_argument("--api-key", help="an API key sid (SK…) accepted in place of the account sid")

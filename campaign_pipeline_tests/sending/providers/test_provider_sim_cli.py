@@ -56,6 +56,8 @@ def test_bad_flags_are_one_json_line_and_exit_2():
         result = subprocess.run([CLI, "provider-sim", *args], capture_output=True, text=True, timeout=60)
         assert result.returncode == 2, args
         assert len(result.stderr.splitlines()) == 1 and json.loads(result.stderr)["level"] == "error"
+        if args[0] == "--port":  # the check `campaign-cli webhooks --port` shares (common/values.py)
+            assert "--port" in result.stderr and "0 to 65535" in result.stderr
 
 
 def test_every_flag_has_help():
