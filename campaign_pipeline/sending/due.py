@@ -2,6 +2,9 @@
 database facts make the same for the same pass (Dagster's `campaign_sends_sensor`
 uses it as the run key: two ticks that see the same facts launch one run).
 
+The dispatch asks the same question (due_now) of the campaigns it looks at: only
+those with a pass due need their organization's sender (Dispatcher.check_senders).
+
 Due (sending.md, "Sending"): a `scheduled` campaign whose time has come, or a
 `sending` campaign with messages `pending`, `submitting` (left by a dead
 process: the pass reconciles them) or `deferred` whose `not_before` passed. A
