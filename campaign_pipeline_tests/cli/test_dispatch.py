@@ -296,6 +296,20 @@ def test_a_sender_is_needed_only_by_campaigns_with_something_due(cli, write_data
     assert sim.stats["create"] == 3
 
 
+def test_reconciling_what_a_paused_campaign_left_submitting_needs_the_sender(cli, write_dataset, engine,  # noqa: F811
+                                                                            campaign_db_url, tmp_path, twilio):
+    # Reconciliation looks the message up in the provider's list by sender: without one it
+    # would find nothing and put back a message that may have been sent.
+    _, env = twilio
+    campaign_id = scheduled(cli, write_dataset)
+    with engine.begin() as connection:
+        connection.execute(update(messages).where(messages.c.campaign_id == campaign_id, messages.c.phone == PHONES[0])
+                           .values(status="submitting"))
+    output(cli("campaign", "pause", campaign_id, "--org", "org-1"))
+    assert "organization org-1 has no sender" in usage_error(run_with(campaign_db_url, tmp_path, env, "dispatch"))
+    assert statuses(engine, campaign_id)[PHONES[0]].status == "submitting"
+
+
 def test_database_unreachable_is_exit_1(tmp_path):
     result = run("postgresql+psycopg2://nobody:secret@127.0.0.1:9/none", "dispatch", cwd=tmp_path)
     assert result.returncode == 1
