@@ -224,6 +224,8 @@ class Dispatcher:
         if row.status not in ("scheduled", "sending") or (row.status == "scheduled" and row.scheduled_at > utc_now()):
             report.note = "not_due"
             return self._close(report)
+        if self._without_sender(organization, report):
+            return self._close(report)
         if not leases.acquire(self.engine, row.id, row.organization_id, self.holder, self.settings.lease_seconds):
             self.log.info("lease_held", campaign_id=row.id, organization_id=row.organization_id)
             report.note = "lease_held"
@@ -262,6 +264,8 @@ class Dispatcher:
         if not left:
             report.note = "not_due"
             return self._close(report)
+        if self._without_sender(organization, report):
+            return self._close(report)
         if not leases.acquire(self.engine, row.id, row.organization_id, self.holder, self.settings.lease_seconds):
             self.log.info("lease_held", campaign_id=row.id, organization_id=row.organization_id)
             report.note = "lease_held"
@@ -273,6 +277,17 @@ class Dispatcher:
         finally:
             leases.release(self.engine, row.id, self.holder)
         return self._close(report)
+
+    def _without_sender(self, organization: organizations.Organization, report: CampaignReport) -> bool:
+        """A live provider sends (and reconciles) by the organization's sender. check_senders
+        refuses a run that starts without one; a campaign that comes due later in an
+        --until-done run, or whose sender was cleared meanwhile, fails its pass instead."""
+        if not self.live or organization.sender:
+            return False
+        report.failure = (f"organization {organization.id} has no sender: "
+                          f"campaign-cli org set {organization.id} --sender S")
+        self.log.error("provider_failed", campaign_id=report.id, message=report.failure)
+        return True
 
     def _close(self, report: CampaignReport) -> CampaignReport:
         with self.engine.connect() as connection:
@@ -529,7 +544,7 @@ class Dispatcher:
         """Calls the provider for a claimed message until its outcome is known. The Answer
         to record, or None when the message was put back (pending) or left submitting."""
         organization = campaign.organization
-        sender = organization.sender or "proof"
+        sender = organization.sender or self.provider.name  # proof needs none; a live one has one (above)
         tries = 0
         while True:
             try:

@@ -40,3 +40,21 @@ def test_an_uncertain_attempt_is_not_matched_to_another_messages_provider_id(eng
         sids = [message["sid"] for message in sim.messages()]
     assert len(sids) == 2  # the second was found absent and sent: one message each
     assert sorted(sid for _, sid in recorded) == sorted(sids)
+
+
+def test_a_pass_for_an_organization_without_a_sender_fails_and_sends_nothing(engine, write_dataset):  # noqa: F811
+    # The run's check refuses a due campaign without a sender before anything changes; one
+    # that comes due later in an --until-done run (or whose sender was cleared meanwhile)
+    # reaches the pass itself, which must not send under some other sender.
+    set_organization(engine, "org-1", {"window_start": "00:00", "window_end": "24:00"})
+    (campaign_id,) = scheduled_campaigns(engine, write_dataset, 1, 2)
+    with TwilioSimulator(ACCOUNT, TOKEN) as sim, TwilioProvider.from_env(
+            {"TWILIO_API_BASE": sim.url, "TWILIO_ACCOUNT_SID": ACCOUNT, "TWILIO_AUTH_TOKEN": TOKEN}) as provider:
+        with engine.connect() as connection:
+            row = connection.execute(select(campaigns).where(campaigns.c.id == campaign_id)).first()
+        report = Dispatcher(engine, provider, JsonLog(io.StringIO()), Settings()).dispatch(row)
+        assert sim.messages() == []
+    assert "organization org-1 has no sender" in report.failure
+    with engine.connect() as connection:
+        assert set(connection.execute(select(messages.c.status).where(messages.c.campaign_id == campaign_id))
+                   .scalars()) == {"pending"}
