@@ -224,13 +224,8 @@ class Dispatcher:
         if row.status not in ("scheduled", "sending") or (row.status == "scheduled" and row.scheduled_at > utc_now()):
             report.note = "not_due"
             return self._close(report)
-        if self._without_sender(organization, report):
+        if not self._take(row, organization, report):
             return self._close(report)
-        if not leases.acquire(self.engine, row.id, row.organization_id, self.holder, self.settings.lease_seconds):
-            self.log.info("lease_held", campaign_id=row.id, organization_id=row.organization_id)
-            report.note = "lease_held"
-            return self._close(report)
-        report.held_lease = True
         campaign = _Campaign(row, organization, report)
         keeper = threading.Thread(target=self._keep, args=(campaign,), name=f"lease-{row.id}", daemon=True)
         try:
@@ -264,13 +259,8 @@ class Dispatcher:
         if not left:
             report.note = "not_due"
             return self._close(report)
-        if self._without_sender(organization, report):
+        if not self._take(row, organization, report):
             return self._close(report)
-        if not leases.acquire(self.engine, row.id, row.organization_id, self.holder, self.settings.lease_seconds):
-            self.log.info("lease_held", campaign_id=row.id, organization_id=row.organization_id)
-            report.note = "lease_held"
-            return self._close(report)
-        report.held_lease = True
         try:
             self._reconcile_left(_Campaign(row, organization, report))
             report.note = report.note or "reconciled_only"
@@ -278,15 +268,21 @@ class Dispatcher:
             leases.release(self.engine, row.id, self.holder)
         return self._close(report)
 
-    def _without_sender(self, organization: organizations.Organization, report: CampaignReport) -> bool:
-        """A live provider sends (and reconciles) by the organization's sender. check_senders
-        refuses a run that starts without one; a campaign that comes due later in an
-        --until-done run, or whose sender was cleared meanwhile, fails its pass instead."""
-        if not self.live or organization.sender:
+    def _take(self, row, organization: organizations.Organization, report: CampaignReport) -> bool:
+        """The campaign's lease, for a pass; False (the report says why) when another
+        dispatcher holds it, or when a live provider has no sender to send (and reconcile)
+        by: check_senders refuses a run that starts so, but a campaign that comes due later
+        in an --until-done run, or whose sender was cleared meanwhile, fails its pass here."""
+        if self.live and not organization.sender:
+            report.failure = (f"organization {organization.id} has no sender: "
+                              f"campaign-cli org set {organization.id} --sender S")
+            self.log.error("provider_failed", campaign_id=report.id, message=report.failure)
             return False
-        report.failure = (f"organization {organization.id} has no sender: "
-                          f"campaign-cli org set {organization.id} --sender S")
-        self.log.error("provider_failed", campaign_id=report.id, message=report.failure)
+        if not leases.acquire(self.engine, row.id, row.organization_id, self.holder, self.settings.lease_seconds):
+            self.log.info("lease_held", campaign_id=row.id, organization_id=row.organization_id)
+            report.note = "lease_held"
+            return False
+        report.held_lease = True
         return True
 
     def _close(self, report: CampaignReport) -> CampaignReport:
