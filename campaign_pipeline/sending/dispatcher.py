@@ -274,6 +274,11 @@ class Dispatcher:
         by: check_senders refuses a run that starts so, but a campaign that comes due later
         in an --until-done run, or whose sender was cleared meanwhile, fails its pass here."""
         if self.live and not organization.sender:
+            with self.engine.connect() as connection:
+                due = any(due_pass.campaign_id == row.id for due_pass in due_now(connection))
+            if not due:  # nothing to send or reconcile now: nothing to refuse (check_senders)
+                report.note = "not_due"
+                return False
             report.failure = (f"organization {organization.id} has no sender: "
                               f"campaign-cli org set {organization.id} --sender S")
             self.log.error("provider_failed", campaign_id=report.id, message=report.failure)
