@@ -44,7 +44,7 @@ class PollReport:
     unknown: int = 0  # the provider does not know the id (404)
     unavailable: int = 0  # no answer this time (503, timeout, 429 retries exhausted): asked again later
     throttled: int = 0  # 429 answers met (each waited for, then asked again)
-    stopped: str | None = None  # "budget": the time budget ran out with messages still due
+    stopped: str | None = None  # "budget": the time ran out; "unavailable": a whole round went unanswered
     note: str | None = None  # why nothing was asked (a provider that cannot be polled)
 
     def document(self) -> dict:
@@ -141,6 +141,11 @@ def poll(engine: Engine, provider: Provider, *, due_only: bool, organization_id:
                 log.info("poll_round", provider=provider.name, asked=report.asked, moved=report.moved,
                          unavailable=report.unavailable, throttled=report.throttled)
             if len(rows) < batch:
+                break
+            if all(answer is _UNAVAILABLE for answer in answers):
+                # Not one answer in a whole round: the provider is down. The rest keep their
+                # place for the next pass rather than cost a timeout a round now.
+                report.stopped = "unavailable"
                 break
     return report
 

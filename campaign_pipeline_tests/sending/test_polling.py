@@ -155,6 +155,20 @@ def test_the_time_budget_stops_a_pass_between_rounds(engine):
     assert report.stopped == "budget" and 2 <= report.asked < 6
 
 
+def test_a_round_the_provider_could_not_answer_at_all_ends_the_pass(engine):
+    # The provider went away after the hand-overs: every read fails. Asking the rest one
+    # round after another would cost a timeout per round; one whole round unanswered
+    # ends the pass, and every message keeps its place for the next one.
+    with TwilioSimulator(ACCOUNT, TOKEN) as sim, twilio(sim) as provider:
+        campaign_id, _, _ = sent_campaign(engine, provider, [f"+3584012345{i:02d}" for i in range(6)])
+        closed = sim.url  # nothing listens there once the simulator stops
+    with TwilioProvider(ACCOUNT, ACCOUNT, TOKEN, api_base=closed) as gone:
+        report = poll(engine, gone, due_only=False, batch=2, concurrency=1)
+    assert (report.asked, report.unavailable, report.stopped) == (2, 2, "unavailable")
+    assert "could not answer about 2 of 2" in report.unavailable_note()
+    assert {row.polls for row in poll_columns(engine, campaign_id).values()} == {0}
+
+
 def test_sns_cannot_be_polled_and_is_left_alone(engine, moto_endpoint):
     campaign_id, _ = handed_over_campaign(engine, "org-1", {"+358401234501": "sent"})
     provider = SnsProvider.from_env({"AWS_ENDPOINT_URL_SNS": moto_endpoint, "AWS_ACCESS_KEY_ID": "testing",
