@@ -33,15 +33,15 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Engine, and_, exists, func, or_, select, update
+from sqlalchemy import Engine, and_, func, or_, select, update
 
 from campaign_pipeline.common.errors import InputError
 from campaign_pipeline.common.logs import JsonLog
 from campaign_pipeline.sending import campaigns as campaign_service
 from campaign_pipeline.sending import delivery, leases, ledger, organizations
 from campaign_pipeline.sending.db.engine import SENDING_LOCK, serialize, writing
-from campaign_pipeline.sending.db.models import campaigns, messages, utc_now
-from campaign_pipeline.sending.due import STOPPED_WITH_LEFTOVERS, due_now
+from campaign_pipeline.sending.db.models import campaigns, utc_now
+from campaign_pipeline.sending.due import LEFT_SUBMITTING, STOPPED_WITH_LEFTOVERS, due_now
 from campaign_pipeline.sending.ledger import Answer, Claimed
 from campaign_pipeline.sending.providers import (
     Accepted, AccountFailure, CannotReconcile, Provider, ProviderUnavailable, Rejected, Uncertain,
@@ -184,12 +184,10 @@ class Dispatcher:
                 campaign_service.require_organization(connection, organization_id)
             if campaign_id is not None:
                 return [campaign_service.find_campaign(connection, campaign_id, organization_id)]
-            left_submitting = exists().where(messages.c.campaign_id == campaigns.c.id,
-                                             messages.c.status == "submitting")
             query = select(campaigns).where(or_(
                 campaigns.c.status == "sending",
                 and_(campaigns.c.status == "scheduled", campaigns.c.scheduled_at <= now),
-                and_(campaigns.c.status.in_(STOPPED_WITH_LEFTOVERS), left_submitting)))
+                and_(campaigns.c.status.in_(STOPPED_WITH_LEFTOVERS), LEFT_SUBMITTING)))
             if organization_id is not None:
                 query = query.where(campaigns.c.organization_id == organization_id)
             return list(connection.execute(query.order_by(campaigns.c.id)))
@@ -254,8 +252,7 @@ class Dispatcher:
         `submitting` is reconciled all the same (under the lease, as a pass would): found
         is recorded; absent is `pending` again when paused, `cancelled` when cancelled."""
         with self.engine.connect() as connection:
-            left = connection.execute(select(exists().where(
-                messages.c.campaign_id == row.id, messages.c.status == "submitting"))).scalar()
+            left = connection.execute(select(LEFT_SUBMITTING).where(campaigns.c.id == row.id)).scalar()
         if not left:
             report.note = "not_due"
             return self._close(report)

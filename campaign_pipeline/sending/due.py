@@ -42,6 +42,9 @@ RETRY_EVERY = timedelta(minutes=5)
 # States in which nothing new is handed over, but messages an earlier process left
 # `submitting` still need settling.
 STOPPED_WITH_LEFTOVERS = ("paused", "cancelled")
+# The campaign (of the enclosing query) has messages an earlier process left `submitting`:
+# every one of them, test messages too, as the pass reconciles them (ledger.submitting).
+LEFT_SUBMITTING = exists().where(messages.c.campaign_id == campaigns.c.id, messages.c.status == "submitting")
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,6 @@ def due_now(connection: Connection, now: datetime | None = None) -> list[DuePass
     now = now or utc_now()
     waiting = and_(messages.c.campaign_id == campaigns.c.id, messages.c.kind == "campaign")
     pending = exists().where(waiting, messages.c.status.in_(("pending", "submitting")))
-    left_submitting = exists().where(waiting, messages.c.status == "submitting")
     deferred_passed = (select(func.max(messages.c.not_before))
                        .where(waiting, messages.c.status == "deferred", messages.c.not_before <= now)
                        .scalar_subquery())
@@ -83,7 +85,7 @@ def due_now(connection: Connection, now: datetime | None = None) -> list[DuePass
                case((pending, True), else_=False).label("pending"))
         .where(or_(and_(campaigns.c.status == "scheduled", campaigns.c.scheduled_at <= now),
                    campaigns.c.status == "sending",
-                   and_(campaigns.c.status.in_(STOPPED_WITH_LEFTOVERS), left_submitting)), ~leased)
+                   and_(campaigns.c.status.in_(STOPPED_WITH_LEFTOVERS), LEFT_SUBMITTING)), ~leased)
         .order_by(campaigns.c.id))
     rows = connection.execute(query).all()
     finished = connection.execute(

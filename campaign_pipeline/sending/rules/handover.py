@@ -50,38 +50,48 @@ class Rules:
 
     def _when(self, phone: str, known: dict, opening) -> datetime | None:
         """opening(zones) of the number's zones, each zone set's computed once."""
-
-        def of(zones: tuple[str, ...]) -> datetime | None:
-            if zones not in known:
-                known[zones] = opening(zones)
-            return known[zones]
-
         candidates = possible_zones(phone, self.organization_zone)
         if candidates:
-            key = (id(known), candidates)
-            if key not in self._agreed:
-                answers = {of(zones) for zones in candidates}
-                self._agreed[key] = (answers.pop(),) if len(answers) == 1 else None
-            if self._agreed[key] is not None:
-                return self._agreed[key][0]
-        return of(self.zones(phone))
+            agreed = self._agreement(candidates, known, opening)
+            if agreed is not None:
+                return agreed[0]
+        return self._of(self.zones(phone), known, opening)
+
+    def _agreement(self, candidates: frozenset, known: dict, opening) -> tuple[datetime | None] | None:
+        """(the answer) when every possible zone set of a number gives the same one, else None."""
+        key = (id(known), candidates)
+        if key not in self._agreed:
+            answers = {self._of(zones, known, opening) for zones in candidates}
+            self._agreed[key] = (answers.pop(),) if len(answers) == 1 else None
+        return self._agreed[key]
+
+    @staticmethod
+    def _of(zones: tuple[str, ...], known: dict, opening) -> datetime | None:
+        if zones not in known:
+            known[zones] = opening(zones)
+        return known[zones]
+
+    def _opening_now(self, zones: tuple[str, ...]) -> datetime | None:
+        return next_window_time(zones, self.window, self.now)
 
     def zone_set(self, phone: str) -> tuple[str, ...]:
         """The number's zones for a forecast of later instants: without a parse when its
         possible zone sets all open the window now (Finland's Helsinki and Mariehamn keep
         the same hours), taking the widest of them."""
         candidates = possible_zones(phone, self.organization_zone)
-        if candidates and len(candidates) > 1:
-            self._when(phone, self._opens, lambda zones: next_window_time(zones, self.window, self.now))
-            agreed = self._agreed.get((id(self._opens), candidates))
-            return max(sorted(candidates), key=len) if agreed is not None else self.zones(phone)
-        return next(iter(candidates)) if candidates else self.zones(phone)
+        if not candidates:
+            return self.zones(phone)
+        if len(candidates) == 1:
+            return next(iter(candidates))
+        if self._agreement(candidates, self._opens, self._opening_now) is not None:
+            return max(sorted(candidates), key=len)
+        return self.zones(phone)
 
     def decide(self, phone: str, body: str, suppressed: bool) -> Decision:
         """Steps 2 (suppression), 3 (sending hours) and 6 (length)."""
         if suppressed:
             return Decision(SKIP, "suppressed")
-        opens = self._when(phone, self._opens, lambda zones: next_window_time(zones, self.window, self.now))
+        opens = self._when(phone, self._opens, self._opening_now)
         if opens is None:
             return Decision(SKIP, "no_window")
         if opens > self.now:
